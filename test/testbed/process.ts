@@ -1,0 +1,97 @@
+// Child processes of the testbed: logs to a file, the tail of that log in every failure, and no orphans.
+// Each child gets PR_SET_PDEATHSIG (util-linux `setpriv --pdeathsig`), so the kernel kills it even when
+// the test process itself is killed; an exit hook kills what is left on a normal exit.
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { closeSync, openSync, readFileSync } from 'node:fs';
+import { createServer } from 'node:net';
+
+const hasSetpriv = spawnSync('setpriv', ['--help'], { stdio: 'ignore' }).status === 0;
+const live = new Set<ChildProcess>();
+
+process.once('exit', () => {
+  for (const child of live) child.kill('SIGKILL');
+});
+
+export class ManagedProcess {
+  readonly name: string;
+  readonly logFile: string;
+  private child: ChildProcess;
+  private exited: Promise<number | null>;
+  private exitCode: number | null | undefined;
+
+  constructor(name: string, command: string, args: string[], logFile: string, env: NodeJS.ProcessEnv = process.env) {
+    this.name = name;
+    this.logFile = logFile;
+    const fd = openSync(logFile, 'a');
+    const [file, argv] = hasSetpriv ? ['setpriv', ['--pdeathsig', 'KILL', '--', command, ...args]] : [command, args];
+    this.child = spawn(file, argv, { stdio: ['ignore', fd, fd], env });
+    closeSync(fd);
+    live.add(this.child);
+    this.exited = new Promise((resolve) => {
+      this.child.once('exit', (code, signal) => {
+        live.delete(this.child);
+        this.exitCode = code ?? (signal ? null : -1);
+        resolve(code);
+      });
+      this.child.once('error', () => {
+        live.delete(this.child);
+        this.exitCode = -1;
+        resolve(-1);
+      });
+    });
+  }
+
+  get pid(): number | undefined {
+    return this.child.pid;
+  }
+
+  get running(): boolean {
+    return this.exitCode === undefined;
+  }
+
+  /** The last lines of the process log, for error messages. */
+  tail(lines = 30): string {
+    try {
+      return readFileSync(this.logFile, 'utf8').trimEnd().split('\n').slice(-lines).join('\n');
+    } catch {
+      return '';
+    }
+  }
+
+  /** An error naming the process, how it ended and the tail of its log. */
+  failure(what: string): Error {
+    const state = this.running ? 'still running' : `exited with code ${this.exitCode}`;
+    return new Error(`${this.name} ${what} (${state}); last lines of ${this.logFile}:\n${this.tail()}`);
+  }
+
+  /** Sends SIGTERM, then SIGKILL after `graceMs`, and waits for the exit. */
+  async stop(graceMs = 5000): Promise<void> {
+    if (!this.running) return;
+    this.child.kill('SIGTERM');
+    const timer = setTimeout(() => this.child.kill('SIGKILL'), graceMs);
+    await this.exited;
+    clearTimeout(timer);
+  }
+
+  kill(): Promise<number | null> {
+    this.child.kill('SIGKILL');
+    return this.exited;
+  }
+
+  waitForExit(): Promise<number | null> {
+    return this.exited;
+  }
+}
+
+/** A TCP port on 127.0.0.1 that was free a moment ago (callers retry when it is taken meanwhile). */
+export function freePort(host = '127.0.0.1'): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.unref();
+    server.once('error', reject);
+    server.listen(0, host, () => {
+      const address = server.address();
+      server.close(() => (typeof address === 'object' && address ? resolve(address.port) : reject(new Error('no port'))));
+    });
+  });
+}
