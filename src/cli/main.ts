@@ -1,0 +1,52 @@
+#!/usr/bin/env node
+// `argus`: one CLI whose subcommands are the roles of Argus (docs/architecture.md).
+import { Command, CommanderError } from 'commander';
+import { registerDebug } from './debug.ts';
+import { version } from './version.ts';
+
+const program = new Command('argus')
+  .description('Continuous compliance for Kubernetes and Gardener fleets')
+  .version(version, '--version', 'print the version')
+  .showHelpAfterError('(run with --help for usage)')
+  .exitOverride();
+
+/** Roles that later releases fill in; each names what it will do. */
+const plannedRoles: [name: string, description: string][] = [
+  ['scan', 'run compliance rulesets against a cluster or manifests and write reports'],
+  ['report', 'render, diff and merge scan reports'],
+  ['run', 'scanner and report exporter inside a ComplianceScan Job'],
+  ['operator', 'ComplianceScan, ScheduledComplianceScan and ReportOutput controllers and webhooks'],
+  ['reports-server', 'PolicyReport API server backed by SQLite or PostgreSQL'],
+  ['extension', 'Gardener extensions: diki and acl'],
+  ['attest', 'attestation controllers and compliance metrics'],
+];
+
+for (const [name, description] of plannedRoles) {
+  program
+    .command(name)
+    .description(`${description} (not available yet)`)
+    .allowUnknownOption()
+    .allowExcessArguments()
+    .action(() => {
+      process.stderr.write(`argus ${name}: this role is not available in argus ${version} yet\n`);
+      process.exitCode = 2;
+    });
+}
+
+program
+  .command('version')
+  .description('print the version')
+  .action(() => process.stdout.write(`${version}\n`));
+
+registerDebug(program);
+
+try {
+  await program.parseAsync(process.argv);
+} catch (err) {
+  if (err instanceof CommanderError) {
+    process.exitCode = err.exitCode;
+  } else {
+    process.stderr.write(`argus: ${err instanceof Error ? err.message : String(err)}\n`);
+    process.exitCode = 1;
+  }
+}
