@@ -36,7 +36,9 @@ for (const [name, description] of plannedRoles) {
 program
   .command('version')
   .description('print the version')
-  .action(() => process.stdout.write(`${version}\n`));
+  .action(() => {
+    process.stdout.write(`${version}\n`);
+  });
 
 registerDebug(program);
 
