@@ -37,4 +37,23 @@ export function registerDebug(program: Command): void {
     .action((paths: string[]) => {
       for (const path of paths) process.stdout.write(readFileSync(path, 'utf8'));
     });
+
+  // Hidden: a long-running workload for tests of pod lifecycles (deletion, deadlines, agent shutdown).
+  debug
+    .command('sleep', { hidden: true })
+    .description('sleep for <seconds>; exit 0 at once on SIGTERM')
+    .argument('<seconds>')
+    .action(async (seconds: string) => {
+      const ms = Number(seconds) * 1000;
+      if (!Number.isFinite(ms) || ms < 0) throw new Error(`invalid number of seconds: ${seconds}`);
+      process.stdout.write(`sleeping ${seconds} s\n`);
+      await new Promise<void>((resolve) => {
+        const timer = setTimeout(resolve, ms);
+        process.once('SIGTERM', () => {
+          clearTimeout(timer);
+          process.stdout.write('terminated\n');
+          resolve();
+        });
+      });
+    });
 }
