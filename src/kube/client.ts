@@ -135,6 +135,7 @@ export class KubeClient {
   readonly kubeConfig: KubeConfig;
   readonly server: string;
   private dispatcher: Agent | undefined;
+  private tls: Record<string, unknown> | undefined;
   private readonly userAgent: string;
   private readonly timeoutMs: number;
   private authHeaders: { value: Record<string, string>; expires: number } | undefined;
@@ -150,6 +151,23 @@ export class KubeClient {
 
   static fromOptions(options: KubeConfigOptions & KubeClientOptions = {}): KubeClient {
     return new KubeClient(loadKubeConfig(options), options);
+  }
+
+  /**
+   * Moves to a fresh connection pool. Called after a watch went silent: connections to the same server
+   * are likely dead too, and a request on one would hang until its timeout. Requests in flight on the
+   * old pool finish there.
+   */
+  resetConnections(): void {
+    const old = this.dispatcher;
+    this.dispatcher = undefined;
+    if (!old) return;
+    const destroy = setTimeout(() => void old.destroy().catch(() => undefined), 120_000);
+    destroy.unref();
+    void old.close().then(
+      () => clearTimeout(destroy),
+      () => undefined,
+    );
   }
 
   async close(): Promise<void> {
@@ -171,7 +189,11 @@ export class KubeClient {
   }
 
   /** Returns the object, or undefined when it does not exist. */
-  async getOrUndefined<T extends KubeObject>(rt: ResourceType, name: string, namespace?: string): Promise<T | undefined> {
+  async getOrUndefined<T extends KubeObject>(
+    rt: ResourceType,
+    name: string,
+    namespace?: string,
+  ): Promise<T | undefined> {
     try {
       return await this.get<T>(rt, name, namespace);
     } catch (err) {
@@ -279,11 +301,19 @@ export class KubeClient {
     const path = this.path(rt, { namespace });
     const response = await this.send('GET', path, { query: { ...query, watch: true }, signal });
     if (!response.body) return;
+    // Read through a reader that is cancelled on abort: cancelling is what reliably ends a pending
+    // read of a long-lived stream and closes its connection.
+    const reader = response.body.getReader();
+    const cancel = (): void => void reader.cancel().catch(() => undefined);
+    signal?.addEventListener('abort', cancel, { once: true });
+    if (signal?.aborted) cancel();
     const decoder = new TextDecoder();
     let buffered = '';
     try {
-      for await (const chunk of response.body) {
-        buffered += decoder.decode(chunk as Uint8Array, { stream: true });
+      for (;;) {
+        const { done, value } = (await reader.read()) as { done: boolean; value?: Uint8Array };
+        if (done || signal?.aborted) return;
+        buffered += decoder.decode(value, { stream: true });
         let newline: number;
         while ((newline = buffered.indexOf('\n')) >= 0) {
           const line = buffered.slice(0, newline);
@@ -301,8 +331,9 @@ export class KubeClient {
       if (signal?.aborted) return;
       throw err;
     } finally {
+      signal?.removeEventListener('abort', cancel);
       // Releases the connection when the consumer stops early.
-      await response.body.cancel().catch(() => undefined);
+      cancel();
     }
   }
 
@@ -335,7 +366,7 @@ export class KubeClient {
     const started = performance.now();
     let response: Response;
     try {
-      response = await fetch(url, { method, headers, body, signal, dispatcher: this.dispatcher });
+      response = await fetch(url, { method, headers, body, signal, dispatcher: this.pool() });
     } catch (err) {
       requestsTotal.inc({ method, code: '<error>' });
       const cause = err instanceof Error && err.cause instanceof Error ? `: ${err.cause.message}` : '';
@@ -357,20 +388,25 @@ export class KubeClient {
     throw new ApiError(response.status, status, `${method} ${url.pathname}`);
   }
 
-  /** Authorization headers from the kubeconfig (token, token file, exec plugin), cached briefly. */
-  private async authorization(): Promise<Record<string, string>> {
-    if (this.authHeaders && this.authHeaders.expires > Date.now()) return this.authHeaders.value;
-    const opts: RequestOptions = { headers: {} };
-    await this.kubeConfig.applyToHTTPSOptions(opts);
-    // One connection pool per client, made from the TLS material of the first resolution.
+  /** One connection pool per client, made from the kubeconfig's TLS material. */
+  private pool(): Agent {
     this.dispatcher ??= new Agent({
-      connect: pick(opts, ['ca', 'cert', 'key', 'rejectUnauthorized', 'servername']),
+      connect: this.tls ?? {},
       connections: 64,
       keepAliveTimeout: 30_000,
       // Watches are long-lived: the server ends them, and stall detection lives in the informer.
       bodyTimeout: 0,
       headersTimeout: 0,
     });
+    return this.dispatcher;
+  }
+
+  /** Authorization headers from the kubeconfig (token, token file, exec plugin), cached briefly. */
+  private async authorization(): Promise<Record<string, string>> {
+    if (this.authHeaders && this.authHeaders.expires > Date.now()) return this.authHeaders.value;
+    const opts: RequestOptions = { headers: {} };
+    await this.kubeConfig.applyToHTTPSOptions(opts);
+    this.tls ??= pick(opts, ['ca', 'cert', 'key', 'rejectUnauthorized', 'servername']);
     const value: Record<string, string> = {};
     for (const [key, v] of Object.entries(opts.headers ?? {})) {
       if (typeof v === 'string') value[key.toLowerCase()] = v;

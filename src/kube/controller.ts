@@ -75,7 +75,7 @@ export class Controller {
       },
       delete: enqueue,
     });
-    this.informers.push(informer as unknown as Informer<KubeObject>);
+    this.informers.push(informer);
     return this;
   }
 

@@ -137,7 +137,8 @@ export class Informer<T extends KubeObject> {
         }
       } catch (err) {
         if (signal.aborted) return;
-        reason = err instanceof WatchStalled ? 'stalled' : err instanceof ApiError && err.code === 410 ? 'gone' : 'error';
+        reason =
+          err instanceof WatchStalled ? 'stalled' : err instanceof ApiError && err.code === 410 ? 'gone' : 'error';
         failures++;
         const delay = reason === 'gone' || reason === 'stalled' ? 0 : Math.min(30_000, 200 * 2 ** (failures - 1));
         this.log.warn({ err: errorMessage(err), reason, retryInMs: Math.round(delay) }, 'informer relisting');
@@ -188,16 +189,16 @@ export class Informer<T extends KubeObject> {
 
   private async watch(signal: AbortSignal): Promise<void> {
     const stallTimeoutMs = this.options.stallTimeoutMs ?? 150_000;
-    const watchAbort = new AbortController();
-    const onAbort = (): void => watchAbort.abort();
-    signal.addEventListener('abort', onAbort, { once: true });
+    // Either a stop of the informer or silence on the stream ends this watch.
+    const stallAbort = new AbortController();
+    const watchSignal = AbortSignal.any([signal, stallAbort.signal]);
     let stalled = false;
     let timer: NodeJS.Timeout | undefined;
     const armStallTimer = (): void => {
       clearTimeout(timer);
       timer = setTimeout(() => {
         stalled = true;
-        watchAbort.abort();
+        stallAbort.abort();
       }, stallTimeoutMs);
     };
     armStallTimer();
@@ -209,17 +210,22 @@ export class Informer<T extends KubeObject> {
         resourceVersion: this.resourceVersion,
         allowWatchBookmarks: true,
         timeoutSeconds: this.options.watchTimeoutSeconds ?? Math.round(300 + Math.random() * 300),
-        signal: watchAbort.signal,
+        signal: watchSignal,
       });
       for await (const event of stream) {
         armStallTimer();
         this.apply(event.type, event.object);
       }
+    } catch (err) {
+      // Aborting a stalled watch may surface as an abort error of the request itself.
+      if (!stalled) throw err;
     } finally {
       clearTimeout(timer);
-      signal.removeEventListener('abort', onAbort);
     }
-    if (stalled) throw new WatchStalled(`no watch event or bookmark for ${stallTimeoutMs} ms`);
+    if (stalled) {
+      this.client.resetConnections();
+      throw new WatchStalled(`no watch event or bookmark for ${stallTimeoutMs} ms`);
+    }
   }
 
   private apply(type: 'ADDED' | 'MODIFIED' | 'DELETED' | 'BOOKMARK', raw: T): void {

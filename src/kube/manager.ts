@@ -89,7 +89,8 @@ export class Manager {
 
   private async runControllers(signal: AbortSignal): Promise<void> {
     await Promise.all(this.controllers.map((c) => c.start()));
-    if (!signal.aborted) await new Promise<void>((resolve) => signal.addEventListener('abort', () => resolve(), { once: true }));
+    if (!signal.aborted)
+      await new Promise<void>((resolve) => signal.addEventListener('abort', () => resolve(), { once: true }));
     await Promise.all(this.controllers.map((c) => c.stop()));
   }
 }

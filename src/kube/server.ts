@@ -32,7 +32,8 @@ export class ProbeServer {
         );
         return;
       }
-      const checks = path === '/healthz' || path === '/livez' ? this.health : path === '/readyz' ? this.readiness : undefined;
+      const checks =
+        path === '/healthz' || path === '/livez' ? this.health : path === '/readyz' ? this.readiness : undefined;
       if (!checks) return send(404, 'not found\n');
       void runChecks(checks).then(({ ok, report }) => send(ok ? 200 : 503, report));
     });
@@ -64,7 +65,7 @@ async function runChecks(checks: Map<string, Check>): Promise<{ ok: boolean; rep
   let ok = true;
   const lines: string[] = [];
   for (const [name, check] of checks) {
-    let passed = false;
+    let passed: boolean;
     try {
       passed = await check();
     } catch {

@@ -164,7 +164,9 @@ function runGo(args: string[], cwd: string): Promise<void> {
       )
         ? '\nA Go module download failed: check network access to the Go module proxy (GOPROXY) and retry.'
         : '';
-      reject(new Error(`go ${args[0]} in test/testbed/go/${cwd.split('/').pop()} failed (exit ${code}):\n${tail}${hint}`));
+      reject(
+        new Error(`go ${args[0]} in test/testbed/go/${cwd.split('/').pop()} failed (exit ${code}):\n${tail}${hint}`),
+      );
     });
   });
 }

@@ -130,9 +130,14 @@ export class ControlPlane {
     return stringify({
       apiVersion: 'v1',
       kind: 'Config',
-      clusters: [{ name: this.name, cluster: { server: this.server, 'certificate-authority-data': b64(this.pki.ca.certPem) } }],
+      clusters: [
+        { name: this.name, cluster: { server: this.server, 'certificate-authority-data': b64(this.pki.ca.certPem) } },
+      ],
       users: [
-        { name: 'user', user: { 'client-certificate-data': b64(identity.certPem), 'client-key-data': b64(identity.keyPem) } },
+        {
+          name: 'user',
+          user: { 'client-certificate-data': b64(identity.certPem), 'client-key-data': b64(identity.keyPem) },
+        },
       ],
       contexts: [{ name: this.name, context: { cluster: this.name, user: 'user' } }],
       'current-context': this.name,
@@ -165,7 +170,12 @@ export class ControlPlane {
     for (let attempt = 1; ; attempt++) {
       if (!this.apiServerPort || attempt > 1) this.apiServerPort = await freePort();
       this.writeFiles();
-      const proc = new ManagedProcess('kube-apiserver', this.binaries.kubeApiServer, this.apiServerArgs(), this.logFile('kube-apiserver'));
+      const proc = new ManagedProcess(
+        'kube-apiserver',
+        this.binaries.kubeApiServer,
+        this.apiServerArgs(),
+        this.logFile('kube-apiserver'),
+      );
       this.apiServer = proc;
       try {
         await waitFor(`kube-apiserver of ${this.name} to become ready`, () => this.ready(proc), {
@@ -245,11 +255,15 @@ export class ControlPlane {
       );
       this.etcd = proc;
       try {
-        await waitFor(`etcd of ${this.name}`, async () => {
-          if (!proc.running) throw new Error('exited');
-          const res = await fetch(`${client}/health`).catch(() => undefined);
-          return res?.ok === true;
-        }, { timeoutMs: 30_000, intervalMs: 100 });
+        await waitFor(
+          `etcd of ${this.name}`,
+          async () => {
+            if (!proc.running) throw new Error('exited');
+            const res = await fetch(`${client}/health`).catch(() => undefined);
+            return res?.ok === true;
+          },
+          { timeoutMs: 30_000, intervalMs: 100 },
+        );
         return;
       } catch {
         await proc.stop();
@@ -325,10 +339,14 @@ export class ControlPlane {
     // The service-account controller creates "default" in every namespace: proof that controllers run.
     const client = this.client();
     try {
-      await waitFor(`kube-controller-manager of ${this.name}`, async () => {
-        if (!proc.running) throw new Error('exited');
-        return (await client.getOrUndefined(Resources.serviceAccounts, 'default', 'default')) !== undefined;
-      }, { timeoutMs: 60_000, intervalMs: 200 });
+      await waitFor(
+        `kube-controller-manager of ${this.name}`,
+        async () => {
+          if (!proc.running) throw new Error('exited');
+          return (await client.getOrUndefined(Resources.serviceAccounts, 'default', 'default')) !== undefined;
+        },
+        { timeoutMs: 60_000, intervalMs: 200 },
+      );
     } catch {
       throw proc.failure(`of control plane ${this.name} did not start its controllers`);
     }
@@ -339,9 +357,10 @@ export class ControlPlane {
     this.probeAgent ??= new Agent({
       connect: { ca: this.pki.ca.certPem, cert: this.pki.admin.certPem, key: this.pki.admin.keyPem },
     });
-    const res = await fetch(`${this.server}/readyz`, { dispatcher: this.probeAgent, signal: AbortSignal.timeout(2000) }).catch(
-      () => undefined,
-    );
+    const res = await fetch(`${this.server}/readyz`, {
+      dispatcher: this.probeAgent,
+      signal: AbortSignal.timeout(2000),
+    }).catch(() => undefined);
     await res?.body?.cancel();
     return res?.status === 200;
   }
@@ -354,7 +373,15 @@ export class ControlPlane {
     writeFileSync(saPrivate, sa.privateKeyPem, { mode: 0o600 });
     const servingCert = await issueCertificate(this.pki.ca, {
       commonName: 'kube-apiserver',
-      hosts: ['127.0.0.1', 'localhost', 'kubernetes', 'kubernetes.default', 'kubernetes.default.svc', 'kubernetes.default.svc.cluster.local', '10.0.0.1'],
+      hosts: [
+        '127.0.0.1',
+        'localhost',
+        'kubernetes',
+        'kubernetes.default',
+        'kubernetes.default.svc',
+        'kubernetes.default.svc.cluster.local',
+        '10.0.0.1',
+      ],
       usage: 'server',
     });
     const kubeletClientCert = await issueCertificate(this.pki.ca, {
@@ -385,7 +412,7 @@ async function createPki(): Promise<Pki> {
 /** Removes directories left by test processes that were killed before they could clean up. */
 function sweepAbandoned(): void {
   for (const parent of [tmpdir(), '/dev/shm']) {
-    let entries: string[] = [];
+    let entries: string[];
     try {
       entries = readdirSync(parent).filter((e) => e.startsWith('argus-cp-') || e.startsWith('argus-etcd-'));
     } catch {

@@ -58,7 +58,10 @@ test('builds resource paths for core and grouped, namespaced and cluster resourc
   const pods = { group: '', version: 'v1', resource: 'pods', kind: 'Pod', namespaced: true };
   const jobs = { group: 'batch', version: 'v1', resource: 'jobs', kind: 'Job', namespaced: true };
   const nodes = { group: '', version: 'v1', resource: 'nodes', kind: 'Node', namespaced: false };
-  assert.equal(client.path(pods, { namespace: 'n', name: 'p', subresource: 'status' }), '/api/v1/namespaces/n/pods/p/status');
+  assert.equal(
+    client.path(pods, { namespace: 'n', name: 'p', subresource: 'status' }),
+    '/api/v1/namespaces/n/pods/p/status',
+  );
   assert.equal(client.path(pods), '/api/v1/pods');
   assert.equal(client.path(jobs, { namespace: 'n' }), '/apis/batch/v1/namespaces/n/jobs');
   assert.equal(client.path(nodes, { namespace: 'ignored', name: 'x' }), '/api/v1/nodes/x');

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { controllerOf, ownerReference, setControllerReference } from '../../../src/kube/objects.ts';
-import { objectKey, Resources, splitKey } from '../../../src/kube/resources.ts';
+import { objectKey, Resources, splitKey, type KubeObject } from '../../../src/kube/resources.ts';
 
 const owner = { apiVersion: 'batch/v1', kind: 'Job', metadata: { name: 'scan', namespace: 'ns', uid: 'u1' } };
 
@@ -18,11 +18,11 @@ test('ownerReference describes the owner as controller that blocks deletion', ()
 });
 
 test('setControllerReference is idempotent and refuses a second controller', () => {
-  const obj = { metadata: { name: 'cm' } };
+  const obj: KubeObject = { metadata: { name: 'cm' } };
   setControllerReference(owner, Resources.jobs, obj);
   setControllerReference(owner, Resources.jobs, obj);
   assert.equal(controllerOf(obj)?.uid, 'u1');
-  assert.equal((obj.metadata as { ownerReferences: unknown[] }).ownerReferences.length, 1);
+  assert.equal(obj.metadata?.ownerReferences?.length, 1);
   const other = { kind: 'Job', apiVersion: 'batch/v1', metadata: { name: 'other', uid: 'u2' } };
   assert.throws(() => setControllerReference(other, Resources.jobs, obj), /already controlled by Job scan/);
 });
