@@ -392,7 +392,9 @@ export class KubeClient {
   private pool(): Agent {
     this.dispatcher ??= new Agent({
       connect: this.tls ?? {},
-      connections: 64,
+      // HTTP/1.1, a connection per watch: closing a pool with HTTP/2 streams open makes undici emit
+      // unhandled stream errors, and one stalled HTTP/2 connection would silence every watch on it.
+      allowH2: false,
       keepAliveTimeout: 30_000,
       // Watches are long-lived: the server ends them, and stall detection lives in the informer.
       bodyTimeout: 0,

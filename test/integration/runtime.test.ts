@@ -8,11 +8,13 @@ import { KubeClient } from '../../src/kube/client.ts';
 import { Controller } from '../../src/kube/controller.ts';
 import { Informer } from '../../src/kube/informer.ts';
 import { Manager } from '../../src/kube/manager.ts';
-import { updateWithRetry } from '../../src/kube/objects.ts';
+import { EventRecorder } from '../../src/kube/events.ts';
+import { ensureFinalizer, removeFinalizer, updateStatus, updateWithRetry } from '../../src/kube/objects.ts';
 import { Resources, type KubeObject } from '../../src/kube/resources.ts';
 import { registry } from '../../src/util/metrics.ts';
 import { waitFor } from '../../src/util/time.ts';
 import { ControlPlane } from '../testbed/controlplane.ts';
+import { NodeAgent } from '../testbed/node-agent.ts';
 import { TcpProxy } from '../testbed/tcp-proxy.ts';
 
 interface ConfigMap extends KubeObject {
@@ -106,6 +108,9 @@ describe('informer', () => {
     informer.start();
     try {
       await informer.waitForSync();
+      // An event seen through the informer proves its watch is open before the stall.
+      await createConfigMaps(ns, ['w']);
+      await waitFor('the watch to deliver', () => informer.get(`${ns}/w`));
       const stalledBefore = await relistCount('stalled');
       assert.ok(proxy.stall() >= 1, 'the watch connection is open and now silent');
       await createConfigMaps(ns, ['y', 'z']);
@@ -278,4 +283,113 @@ describe('leader election', () => {
       leading(standby.lines) !== undefined ? standby.lines[0]!.split(' ')[1] : '',
     );
   });
+});
+
+interface Job extends KubeObject {
+  status?: { conditions?: { type: string; status: string }[] };
+}
+
+test('a Job of the Argus image runs on the node agent and a controller observes its completion', async () => {
+  const ns = await namespace('job');
+  const agent = await NodeAgent.start(cp, { name: 'runtime-node' });
+  const manager = new Manager({ client: cp.client(), probes: { host: '127.0.0.1', port: 0 } });
+  const jobs = manager.informer<Job>(Resources.jobs, { namespace: ns });
+  const completed = new Set<string>();
+  manager.add(
+    new Controller({
+      name: 'job-watcher',
+      reconcile: async (key) => {
+        const job = jobs.get(key);
+        if (job?.status?.conditions?.some((c) => c.type === 'Complete' && c.status === 'True')) completed.add(key);
+      },
+    }).watch(jobs),
+  );
+  const stop = new AbortController();
+  const running = manager.start(stop.signal);
+  try {
+    await client.create<KubeObject>(Resources.jobs, {
+      metadata: { name: 'hello', namespace: ns },
+      spec: {
+        backoffLimit: 0,
+        template: {
+          spec: { restartPolicy: 'Never', containers: [{ name: 'argus', image: 'argus:dev', args: ['version'] }] },
+        },
+      },
+    } as KubeObject);
+    await waitFor('the controller to see the Job complete', () => completed.has(`${ns}/hello`), { timeoutMs: 60_000 });
+
+    const base = `http://127.0.0.1:${manager.probePort}`;
+    assert.equal((await fetch(`${base}/healthz`)).status, 200);
+    assert.equal((await fetch(`${base}/readyz`)).status, 200);
+    const metrics = await (await fetch(`${base}/metrics`)).text();
+    assert.match(metrics, /controller_runtime_reconcile_total\{controller="job-watcher",result="success"\} [1-9]/);
+    assert.match(metrics, /workqueue_adds_total\{name="job-watcher"\} [1-9]/);
+    assert.match(metrics, /rest_client_requests_total\{method="GET",code="200"\}/);
+  } finally {
+    stop.abort();
+    await running;
+    await agent.stop();
+  }
+});
+
+test('a finalizer holds a deleted object until it is removed', async () => {
+  const ns = await namespace('finalizer');
+  await createConfigMaps(ns, ['held']);
+  const cm = await client.get<ConfigMap>(Resources.configMaps, 'held', ns);
+  const withFinalizer = await ensureFinalizer(client, Resources.configMaps, cm, 'argus.io/test');
+  assert.deepEqual(withFinalizer.metadata?.finalizers, ['argus.io/test']);
+  assert.equal(await ensureFinalizer(client, Resources.configMaps, withFinalizer, 'argus.io/test'), withFinalizer);
+  await client.delete(Resources.configMaps, 'held', ns);
+  const terminating = await client.get<ConfigMap>(Resources.configMaps, 'held', ns);
+  assert.ok(terminating.metadata?.deletionTimestamp, 'marked for deletion, not gone');
+  await removeFinalizer(client, Resources.configMaps, terminating, 'argus.io/test');
+  assert.equal(await client.getOrUndefined(Resources.configMaps, 'held', ns), undefined);
+});
+
+test('status updates from concurrent writers all land', async () => {
+  const name = 'status-writers';
+  await client.create<KubeObject>(Resources.nodes, { metadata: { name } });
+  try {
+    await Promise.all(
+      ['A', 'B', 'C', 'D'].map((type) =>
+        updateStatus<KubeObject & { status?: { conditions?: object[] } }>(
+          cp.client(),
+          Resources.nodes,
+          name,
+          undefined,
+          (node) => {
+            node.status = {
+              ...node.status,
+              conditions: [...(node.status?.conditions ?? []), { type: `Test${type}`, status: 'True' }],
+            };
+          },
+        ),
+      ),
+    );
+    const node = await client.get<KubeObject & { status: { conditions: { type: string }[] } }>(Resources.nodes, name);
+    const types = node.status.conditions.map((c) => c.type).filter((t) => t.startsWith('Test'));
+    assert.deepEqual(types.sort(), ['TestA', 'TestB', 'TestC', 'TestD']);
+  } finally {
+    await client.deleteIfExists(Resources.nodes, name);
+  }
+});
+
+test('repeated events are aggregated into one series', async () => {
+  const ns = await namespace('events');
+  await createConfigMaps(ns, ['subject']);
+  const subject = await client.get<ConfigMap>(Resources.configMaps, 'subject', ns);
+  const recorder = new EventRecorder(client, 'argus.io/test');
+  await recorder.record({ ...subject, apiVersion: 'v1', kind: 'ConfigMap' }, 'Warning', 'Checked', 'same note');
+  await recorder.record({ ...subject, apiVersion: 'v1', kind: 'ConfigMap' }, 'Warning', 'Checked', 'same note');
+  await recorder.record({ ...subject, apiVersion: 'v1', kind: 'ConfigMap' }, 'Normal', 'Other', 'another note');
+  const events = await client.list<
+    KubeObject & { reason: string; series?: { count: number }; regarding: { uid: string } }
+  >(Resources.events, { namespace: ns });
+  const checked = events.items.filter((e) => e.reason === 'Checked');
+  assert.equal(checked.length, 1);
+  assert.equal(checked[0]!.series?.count, 2);
+  assert.equal(checked[0]!.regarding.uid, subject.metadata?.uid);
+  assert.equal(events.items.length, 2);
+  const described = await cp.kubectl(['describe', 'configmap', 'subject', '-n', ns]);
+  assert.match(described.stdout, /Warning\s+Checked.*same note/);
 });

@@ -355,6 +355,7 @@ export class ControlPlane {
   private async ready(proc: ManagedProcess): Promise<boolean> {
     if (!proc.running) throw proc.failure('exited');
     this.probeAgent ??= new Agent({
+      allowH2: false,
       connect: { ca: this.pki.ca.certPem, cert: this.pki.admin.certPem, key: this.pki.admin.keyPem },
     });
     const res = await fetch(`${this.server}/readyz`, {

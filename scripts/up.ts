@@ -1,0 +1,60 @@
+// `./dev up`: Argus on its embedded defaults on this machine. Starts a local Kubernetes control plane
+// (etcd, kube-apiserver, kube-controller-manager) with a node agent that runs Argus pods, then the
+// Argus components that exist, and says how to reach them. Ctrl-C stops everything and cleans up.
+// Options: --name NAME (default "argus"), --exit-when-ready (start, print, stop; used by tests).
+import { mkdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { parseArgs } from 'node:util';
+import { cacheRoot } from '../test/testbed/binaries.ts';
+import { ControlPlane } from '../test/testbed/controlplane.ts';
+import { NodeAgent } from '../test/testbed/node-agent.ts';
+
+const { values } = parseArgs({
+  options: { name: { type: 'string', default: 'argus' }, 'exit-when-ready': { type: 'boolean', default: false } },
+});
+const say = (line: string): void => void process.stdout.write(`${line}\n`);
+
+const started = performance.now();
+say('argus up: starting a local control plane (the first run builds it from source, which takes minutes)');
+const cp = await ControlPlane.start({ name: values.name, log: (line) => say(`  ${line}`) });
+let agent: NodeAgent | undefined;
+let stopping = false;
+async function shutdown(code: number): Promise<never> {
+  if (!stopping) {
+    stopping = true;
+    say('\nargus up: stopping');
+    await agent?.stop();
+    await cp.stop();
+  }
+  process.exit(code);
+}
+process.once('SIGINT', () => void shutdown(0));
+process.once('SIGTERM', () => void shutdown(0));
+
+try {
+  agent = await NodeAgent.start(cp, { name: `${values.name}-node` });
+  const dir = join(cacheRoot(), 'up', values.name);
+  mkdirSync(dir, { recursive: true });
+  const kubeconfig = cp.writeKubeconfig(join(dir, 'kubeconfig'));
+  const seconds = ((performance.now() - started) / 1000).toFixed(1);
+  say(`
+Argus is up (${seconds} s).
+
+  Kubernetes API   ${cp.server}
+  kubeconfig       ${kubeconfig}   (cluster-admin)
+  node             ${agent.name}: runs pods whose image is "argus" as local processes
+  kubectl          ${cp.binaries.kubectl}
+
+Try:
+  export KUBECONFIG=${kubeconfig}
+  ${cp.binaries.kubectl} get nodes,namespaces
+  ./dev argus debug whoami
+
+Components: the control plane and node agent run now; the scanner, operator, reports API server,
+extensions and attestation controllers join here as they are built.
+Press Ctrl-C to stop; everything started here is removed.`);
+  if (values['exit-when-ready']) await shutdown(0);
+} catch (err) {
+  process.stderr.write(`argus up: ${err instanceof Error ? err.message : String(err)}\n`);
+  await shutdown(1);
+}
