@@ -19,11 +19,22 @@ export const jitter = (ms: number, factor = 0.2): number => ms * (1 + Math.rando
 export async function waitFor<T>(
   what: string,
   check: () => Promise<T | undefined | false> | T | undefined | false,
-  { timeoutMs = 30_000, intervalMs = 100 }: { timeoutMs?: number; intervalMs?: number } = {},
+  {
+    timeoutMs = 30_000,
+    intervalMs = 100,
+    giveUp,
+  }: {
+    timeoutMs?: number;
+    intervalMs?: number;
+    /** Returns a reason to stop waiting at once (e.g. the awaited process exited). */
+    giveUp?: () => string | undefined;
+  } = {},
 ): Promise<T> {
   const deadline = Date.now() + timeoutMs;
   let lastError: unknown;
   for (;;) {
+    const reason = giveUp?.();
+    if (reason) throw new Error(`gave up waiting for ${what}: ${reason}`);
     try {
       const result = await check();
       if (result !== undefined && result !== false) return result;

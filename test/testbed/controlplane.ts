@@ -181,6 +181,7 @@ export class ControlPlane {
         await waitFor(`kube-apiserver of ${this.name} to become ready`, () => this.ready(proc), {
           timeoutMs: 60_000,
           intervalMs: 200,
+          giveUp: () => (proc.running ? undefined : 'exited'),
         });
         return;
       } catch {
@@ -258,11 +259,10 @@ export class ControlPlane {
         await waitFor(
           `etcd of ${this.name}`,
           async () => {
-            if (!proc.running) throw new Error('exited');
             const res = await fetch(`${client}/health`).catch(() => undefined);
             return res?.ok === true;
           },
-          { timeoutMs: 30_000, intervalMs: 100 },
+          { timeoutMs: 30_000, intervalMs: 100, giveUp: () => (proc.running ? undefined : 'exited') },
         );
         return;
       } catch {
@@ -342,10 +342,9 @@ export class ControlPlane {
       await waitFor(
         `kube-controller-manager of ${this.name}`,
         async () => {
-          if (!proc.running) throw new Error('exited');
           return (await client.getOrUndefined(Resources.serviceAccounts, 'default', 'default')) !== undefined;
         },
-        { timeoutMs: 60_000, intervalMs: 200 },
+        { timeoutMs: 60_000, intervalMs: 200, giveUp: () => (proc.running ? undefined : 'exited') },
       );
     } catch {
       throw proc.failure(`of control plane ${this.name} did not start its controllers`);
@@ -353,7 +352,6 @@ export class ControlPlane {
   }
 
   private async ready(proc: ManagedProcess): Promise<boolean> {
-    if (!proc.running) throw proc.failure('exited');
     this.probeAgent ??= new Agent({
       allowH2: false,
       connect: { ca: this.pki.ca.certPem, cert: this.pki.admin.certPem, key: this.pki.admin.keyPem },
