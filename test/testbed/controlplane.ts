@@ -20,7 +20,7 @@ import {
 } from '../../src/util/pki.ts';
 import { waitFor } from '../../src/util/time.ts';
 import { ensureBinaries, type Binaries } from './binaries.ts';
-import { freePort, ManagedProcess } from './process.ts';
+import { alive, freePort, ManagedProcess } from './process.ts';
 
 export interface ControlPlaneOptions {
   /** Shows in directory names and error messages, e.g. "seed" or "shoot". */
@@ -426,14 +426,5 @@ function sweepAbandoned(): void {
         // no owner file yet: being created right now, or not ours
       }
     }
-  }
-}
-
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (err) {
-    return (err as NodeJS.ErrnoException).code === 'EPERM';
   }
 }

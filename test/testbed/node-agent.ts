@@ -43,6 +43,7 @@ import { Resources, type KubeList, type KubeObject } from '../../src/kube/resour
 import { logger, type Logger } from '../../src/util/log.ts';
 import { sleep } from '../../src/util/time.ts';
 import type { ControlPlane } from './controlplane.ts';
+import { alive } from './process.ts';
 
 export interface NodeAgentOptions {
   /** The Node name (default node-1, node-2, ... per process). */
@@ -1270,14 +1271,5 @@ function exists(path: string): boolean {
     return true;
   } catch {
     return false;
-  }
-}
-
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (err) {
-    return (err as NodeJS.ErrnoException).code === 'EPERM';
   }
 }
