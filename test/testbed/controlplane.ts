@@ -178,7 +178,7 @@ export class ControlPlane {
       );
       this.apiServer = proc;
       try {
-        await waitFor(`kube-apiserver of ${this.name} to become ready`, () => this.ready(proc), {
+        await waitFor(`kube-apiserver of ${this.name} to become ready`, () => this.ready(), {
           timeoutMs: 60_000,
           intervalMs: 200,
           giveUp: () => (proc.running ? undefined : 'exited'),
@@ -351,7 +351,7 @@ export class ControlPlane {
     }
   }
 
-  private async ready(proc: ManagedProcess): Promise<boolean> {
+  private async ready(): Promise<boolean> {
     this.probeAgent ??= new Agent({
       allowH2: false,
       connect: { ca: this.pki.ca.certPem, cert: this.pki.admin.certPem, key: this.pki.admin.keyPem },
