@@ -84,7 +84,7 @@ test('KUBEBUILDER_ASSETS supplies binaries a user already has', async () => {
       HOME: assets,
     });
     assert.equal(status, 0, out);
-    assert.equal(JSON.parse(out).kubeApiServer, join(assets, 'kube-apiserver'));
+    assert.equal((JSON.parse(out) as { kubeApiServer: string }).kubeApiServer, join(assets, 'kube-apiserver'));
   } finally {
     rmSync(assets, { recursive: true, force: true });
   }
