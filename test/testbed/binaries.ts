@@ -131,6 +131,12 @@ async function build(target: Target, dir: string, log: (line: string) => void): 
       ['build', '-trimpath', '-o', `${staging}/`, '-ldflags', target.ldflags, ...Object.values(target.packages)],
       join(goDir, target.goMod),
     );
+    // go build names each binary after its package's last path element without a major-version
+    // suffix (go.etcd.io/etcd/server/v3 -> "server"); give them their real names.
+    for (const [name, pkg] of Object.entries(target.packages)) {
+      const built = pkg.split('/').filter((part) => !/^v\d+$/.test(part)).pop()!;
+      if (built !== name) renameSync(join(staging, built), join(staging, name));
+    }
     const record: BuildRecord = {
       version: target.version,
       seconds: (performance.now() - started) / 1000,
