@@ -134,7 +134,10 @@ async function build(target: Target, dir: string, log: (line: string) => void): 
     // go build names each binary after its package's last path element without a major-version
     // suffix (go.etcd.io/etcd/server/v3 -> "server"); give them their real names.
     for (const [name, pkg] of Object.entries(target.packages)) {
-      const built = pkg.split('/').filter((part) => !/^v\d+$/.test(part)).pop()!;
+      const built = pkg
+        .split('/')
+        .filter((part) => !/^v\d+$/.test(part))
+        .pop()!;
       if (built !== name) renameSync(join(staging, built), join(staging, name));
     }
     const record: BuildRecord = {
