@@ -24,7 +24,9 @@ export class ManagedProcess {
     this.logFile = logFile;
     const fd = openSync(logFile, 'a');
     const [file, argv] = hasSetpriv ? ['setpriv', ['--pdeathsig', 'KILL', '--', command, ...args]] : [command, args];
-    this.child = spawn(file, argv, { stdio: ['ignore', fd, fd], env });
+    // Own process group: a Ctrl-C in the terminal reaches the test or `./dev up`, which then stops its
+    // children in order, instead of reaching every child at once.
+    this.child = spawn(file, argv, { stdio: ['ignore', fd, fd], env, detached: true });
     closeSync(fd);
     live.add(this.child);
     this.exited = new Promise((resolve) => {
