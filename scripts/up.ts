@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { cacheRoot } from '../test/testbed/binaries.ts';
 import { ControlPlane } from '../test/testbed/controlplane.ts';
-import { NodeAgent } from '../test/testbed/node-agent.ts';
+import { NodeAgent } from '../test/testbed/node-agent/index.ts';
 
 const { values } = parseArgs({
   options: { name: { type: 'string', default: 'argus' }, 'exit-when-ready': { type: 'boolean', default: false } },

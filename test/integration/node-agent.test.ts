@@ -9,7 +9,7 @@ import type { KubeClient } from '../../src/kube/client.ts';
 import { Resources } from '../../src/kube/resources.ts';
 import { waitFor } from '../../src/util/time.ts';
 import { ControlPlane } from '../testbed/controlplane.ts';
-import { agentsRunningOnHost, isArgusImage, NodeAgent } from '../testbed/node-agent.ts';
+import { agentsRunningOnHost, isArgusImage, NodeAgent } from '../testbed/node-agent/index.ts';
 
 const IMAGE = 'registry.example/argus/argus:0.1.0';
 // Mount points the tests use that the agent has to create on a host without them.

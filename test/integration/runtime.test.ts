@@ -14,7 +14,7 @@ import { Resources, type KubeObject } from '../../src/kube/resources.ts';
 import { registry } from '../../src/util/metrics.ts';
 import { waitFor } from '../../src/util/time.ts';
 import { ControlPlane } from '../testbed/controlplane.ts';
-import { NodeAgent } from '../testbed/node-agent.ts';
+import { NodeAgent } from '../testbed/node-agent/index.ts';
 import { TcpProxy } from '../testbed/tcp-proxy.ts';
 
 interface ConfigMap extends KubeObject {
