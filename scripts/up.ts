@@ -16,7 +16,11 @@ const say = (line: string): void => void process.stdout.write(`${line}\n`);
 
 const started = performance.now();
 say('argus up: starting a local control plane (the first run builds it from source, which takes minutes)');
-const cp = await ControlPlane.start({ name: values.name, log: (line) => say(`  ${line}`) });
+const cp = await ControlPlane.start({ name: values.name, log: (line) => say(`  ${line}`) }).catch((err: unknown) => {
+  // Missing Go, a failed module download or a component that would not start: the message says which.
+  process.stderr.write(`argus up: ${err instanceof Error ? err.message : String(err)}\n`);
+  process.exit(1);
+});
 let agent: NodeAgent | undefined;
 let stopping = false;
 async function shutdown(code: number): Promise<never> {
