@@ -47,6 +47,8 @@ export class LeaderElector {
   private readonly options: Required<Omit<LeaderElectionOptions, 'logger' | 'identity'>>;
   private readonly log: Logger;
   private observed: { record: string; at: number } | undefined;
+  /** When the lease held by another will have expired by our clock, if it is not renewed before. */
+  private othersExpireAt = 0;
   private leading = false;
 
   constructor(client: KubeClient, options: LeaderElectionOptions) {
@@ -76,7 +78,12 @@ export class LeaderElector {
    */
   async run(signal: AbortSignal, lead: (leadership: AbortSignal) => Promise<void> | void): Promise<boolean> {
     const { retryPeriodMs, renewDeadlineMs } = this.options;
-    while (!signal.aborted && !(await this.tryAcquireOrRenew())) await sleep(retryPeriodMs, signal);
+    while (!signal.aborted && !(await this.tryAcquireOrRenew())) {
+      // Poll every retry period, but wake right at the expiry of the current holder's lease, so that a
+      // dead leader is replaced one lease duration after its last renewal was seen, not up to a retry later.
+      const untilExpiry = this.othersExpireAt - Date.now() + 1;
+      await sleep(untilExpiry > 0 ? Math.min(retryPeriodMs, untilExpiry) : retryPeriodMs, signal);
+    }
     if (signal.aborted) return true;
 
     this.leading = true;
@@ -142,8 +149,8 @@ export class LeaderElector {
       const holder = spec.holderIdentity ?? '';
       const record = `${holder}|${spec.renewTime ?? ''}`;
       this.observe(record);
-      const expired = Date.now() > this.observed!.at + (spec.leaseDurationSeconds ?? durationSeconds) * 1000;
-      if (holder && holder !== this.identity && !expired) return false;
+      this.othersExpireAt = this.observed!.at + (spec.leaseDurationSeconds ?? durationSeconds) * 1000;
+      if (holder && holder !== this.identity && Date.now() <= this.othersExpireAt) return false;
 
       const takingOver = holder !== this.identity;
       const updated = await this.client.replace<LeaseJson>(Resources.leases, {

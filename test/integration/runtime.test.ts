@@ -261,7 +261,9 @@ describe('leader election', () => {
     leader.kill('SIGKILL');
     const takeover = await waitFor('the standby to lead', () => leading(standby.lines), { timeoutMs: 20_000 });
     const failover = takeover - killedAt;
-    assert.ok(failover <= leaseMs + 2 * retryMs, `fail-over took ${failover} ms`);
+    // A standby sees the last renewal up to one retry period late and takes over one lease duration after
+    // seeing it; 500 ms allow for API latency on a loaded machine.
+    assert.ok(failover <= leaseMs + retryMs + 500, `fail-over took ${failover} ms`);
   });
 
   test('a leader that shuts down hands over promptly', async () => {
