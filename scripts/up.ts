@@ -5,6 +5,7 @@
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
+import { errorMessage } from '../src/util/log.ts';
 import { cacheRoot } from '../test/testbed/binaries.ts';
 import { ControlPlane } from '../test/testbed/controlplane.ts';
 import { NodeAgent } from '../test/testbed/node-agent/index.ts';
@@ -18,7 +19,7 @@ const started = performance.now();
 say('argus up: starting a local control plane (the first run builds it from source, which takes minutes)');
 const cp = await ControlPlane.start({ name: values.name, log: (line) => say(`  ${line}`) }).catch((err: unknown) => {
   // Missing Go, a failed module download or a component that would not start: the message says which.
-  process.stderr.write(`argus up: ${err instanceof Error ? err.message : String(err)}\n`);
+  process.stderr.write(`argus up: ${errorMessage(err)}\n`);
   process.exit(1);
 });
 let agent: NodeAgent | undefined;
@@ -59,6 +60,6 @@ extensions and attestation controllers join here as they are built.
 Press Ctrl-C to stop; everything started here is removed.`);
   if (values['exit-when-ready']) await shutdown(0);
 } catch (err) {
-  process.stderr.write(`argus up: ${err instanceof Error ? err.message : String(err)}\n`);
+  process.stderr.write(`argus up: ${errorMessage(err)}\n`);
   await shutdown(1);
 }

@@ -3,6 +3,7 @@
 import { Command, CommanderError } from 'commander';
 import { registerDebug } from './debug.ts';
 import { version } from './version.ts';
+import { errorMessage } from '../util/log.ts';
 
 const program = new Command('argus')
   .description('Continuous compliance for Kubernetes and Gardener fleets')
@@ -48,7 +49,7 @@ try {
   if (err instanceof CommanderError) {
     process.exitCode = err.exitCode;
   } else {
-    process.stderr.write(`argus: ${err instanceof Error ? err.message : String(err)}\n`);
+    process.stderr.write(`argus: ${errorMessage(err)}\n`);
     process.exitCode = 1;
   }
 }

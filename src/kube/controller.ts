@@ -1,7 +1,7 @@
 // A controller: informers feed object keys into a work queue; workers call one level-triggered,
 // idempotent reconcile per key. The reconcile reads current state (from informer caches) and writes
 // to the API; it never sees events, so a missed or repeated event cannot make it wrong.
-import { logger as componentLogger, type Logger } from '../util/log.ts';
+import { errorMessage, logger as componentLogger, type Logger } from '../util/log.ts';
 import { counter, exponentialBuckets, gauge, histogram } from '../util/metrics.ts';
 import type { Informer } from './informer.ts';
 import { objectKey, type KubeObject } from './resources.ts';
@@ -130,10 +130,7 @@ export class Controller {
         reconcileTotal.inc({ controller: this.name, result: 'error' });
         reconcileErrors.inc({ controller: this.name });
         if (!signal.aborted) {
-          log.warn(
-            { err: err instanceof Error ? err.message : String(err), retryInMs: this.queue.nextBackoff(key) },
-            'reconcile failed',
-          );
+          log.warn({ err: errorMessage(err), retryInMs: this.queue.nextBackoff(key) }, 'reconcile failed');
           this.queue.addRateLimited(key);
         }
       } finally {

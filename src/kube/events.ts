@@ -1,7 +1,8 @@
 // Kubernetes events (events.k8s.io/v1) about objects, for `kubectl describe` and `kubectl events`.
 // Repeats of the same event within ten minutes update one Event's series instead of creating new ones.
 import { hostname } from 'node:os';
-import { logger } from '../util/log.ts';
+import { errorMessage, logger } from '../util/log.ts';
+import { microTime } from '../util/time.ts';
 import type { KubeClient } from './client.ts';
 import { Resources, type KubeObject } from './resources.ts';
 
@@ -9,9 +10,6 @@ export type EventType = 'Normal' | 'Warning';
 
 const SERIES_WINDOW_MS = 10 * 60_000;
 const log = logger('events');
-
-/** Kubernetes MicroTime: RFC 3339 with microseconds. */
-const microTime = (date = new Date()): string => date.toISOString().replace(/\.(\d{3})Z$/, '.$1000Z');
 
 export class EventRecorder {
   private readonly client: KubeClient;
@@ -68,7 +66,7 @@ export class EventRecorder {
       this.recent.set(seriesKey, { name, namespace, count: 1, at: now });
       if (this.recent.size > 4096) this.prune(now);
     } catch (err) {
-      log.warn({ err: err instanceof Error ? err.message : String(err), reason }, 'could not record event');
+      log.warn({ err: errorMessage(err), reason }, 'could not record event');
     }
   }
 

@@ -2,7 +2,7 @@
 // Beyond @kubernetes/client-node's ListWatch it asks for bookmarks, relists on 410 Gone, on any error
 // and on a watch that went silent (stall), and redelivers every cached object periodically (resync)
 // so that level-triggered controllers heal from missed or mishandled events.
-import { logger as componentLogger, type Logger } from '../util/log.ts';
+import { errorMessage, logger as componentLogger, type Logger } from '../util/log.ts';
 import { counter, gauge } from '../util/metrics.ts';
 import { jitter, sleep } from '../util/time.ts';
 import { ApiError, type KubeClient } from './client.ts';
@@ -273,8 +273,4 @@ export class Informer<T extends KubeObject> {
     const { group, version, kind } = this.resourceType;
     return { ...obj, apiVersion: group ? `${group}/${version}` : version, kind };
   }
-}
-
-function errorMessage(err: unknown): string {
-  return err instanceof Error ? err.message : String(err);
 }

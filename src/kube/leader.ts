@@ -4,9 +4,9 @@
 // one takes over within a retry period instead of a lease duration.
 import { hostname } from 'node:os';
 import { randomUUID } from 'node:crypto';
-import { logger as componentLogger, type Logger } from '../util/log.ts';
+import { errorMessage, logger as componentLogger, type Logger } from '../util/log.ts';
 import { gauge } from '../util/metrics.ts';
-import { sleep } from '../util/time.ts';
+import { microTime, sleep } from '../util/time.ts';
 import { isConflict, isNotFound, isAlreadyExists, type KubeClient } from './client.ts';
 import { Resources } from './resources.ts';
 
@@ -37,9 +37,6 @@ interface LeaseJson {
 const isLeader = gauge('leader_election_master_status', 'Whether this process holds the lease (1) or not (0).', [
   'name',
 ]);
-
-/** Kubernetes MicroTime: RFC 3339 with microseconds. */
-const microTime = (date = new Date()): string => date.toISOString().replace(/\.(\d{3})Z$/, '.$1000Z');
 
 export class LeaderElector {
   readonly identity: string;
@@ -169,7 +166,7 @@ export class LeaderElector {
       return true;
     } catch (err) {
       if (!isConflict(err) && !isAlreadyExists(err)) {
-        this.log.warn({ err: err instanceof Error ? err.message : String(err) }, 'lease update failed');
+        this.log.warn({ err: errorMessage(err) }, 'lease update failed');
       }
       return false;
     }

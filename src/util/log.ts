@@ -13,3 +13,6 @@ export const rootLogger: Logger = pino(
 export function logger(component: string, bindings: Record<string, unknown> = {}): Logger {
   return rootLogger.child({ component, ...bindings });
 }
+
+/** The message of anything thrown, for logs and CLI errors. */
+export const errorMessage = (err: unknown): string => (err instanceof Error ? err.message : String(err));

@@ -48,3 +48,6 @@ export async function waitFor<T>(
     await sleep(intervalMs);
   }
 }
+
+/** Kubernetes MicroTime (metav1.MicroTime): RFC 3339 with exactly six fractional digits. */
+export const microTime = (date = new Date()): string => date.toISOString().replace(/\.(\d{3})Z$/, '.$1000Z');

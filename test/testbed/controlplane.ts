@@ -3,7 +3,7 @@
 // signing keys, admin kubeconfig and aggregation-layer (front-proxy) configuration. Any number can run in
 // one process at once (a "seed" and a "shoot"). See docs/adr/0004-testbed.md.
 import { spawn } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Agent, fetch } from 'undici';
@@ -169,7 +169,7 @@ export class ControlPlane {
   async startApiServer(): Promise<void> {
     for (let attempt = 1; ; attempt++) {
       if (!this.apiServerPort || attempt > 1) this.apiServerPort = await freePort();
-      this.writeFiles();
+      this.writeKubeconfig(this.kubeconfigPath); // the port may have changed
       const proc = new ManagedProcess(
         'kube-apiserver',
         this.binaries.kubeApiServer,
@@ -219,8 +219,8 @@ export class ControlPlane {
     return join(this.dir, name);
   }
 
+  /** The CA and front-proxy files the processes read, written once. */
   private writeFiles(): void {
-    mkdirSync(this.dir, { recursive: true });
     const { ca, frontProxyCa, frontProxyClient } = this.pki;
     const files: Record<string, string> = {
       'ca.crt': ca.certPem,
@@ -230,7 +230,6 @@ export class ControlPlane {
       'front-proxy-client.key': frontProxyClient.keyPem,
     };
     for (const [name, content] of Object.entries(files)) writeFileSync(this.file(name), content, { mode: 0o600 });
-    if (this.apiServerPort) this.writeKubeconfig(this.kubeconfigPath);
   }
 
   private async startEtcd(): Promise<void> {

@@ -11,12 +11,12 @@ import { join } from 'node:path';
 import type { V1Node, V1NodeCondition, V1Pod } from '@kubernetes/client-node';
 import { isConflict, isNotFound, type KubeClient } from '../../../src/kube/client.ts';
 import { Resources, type KubeList, type KubeObject } from '../../../src/kube/resources.ts';
-import { logger, type Logger } from '../../../src/util/log.ts';
-import { sleep } from '../../../src/util/time.ts';
+import { errorMessage, logger, type Logger } from '../../../src/util/log.ts';
+import { microTime, sleep } from '../../../src/util/time.ts';
 import type { ControlPlane } from '../controlplane.ts';
 import { AGENT_DIR_PREFIX, hostTools, OWNER_FILE, releaseMountPoints, sweepAbandoned, type HostTools } from './host.ts';
 import { PodWorker, type PodProcess, type WorkerContext } from './pod-runner.ts';
-import { backoffMs, isTerminal, message, POD_IP, uidOf } from './util.ts';
+import { backoffMs, isTerminal, POD_IP, uidOf } from './util.ts';
 
 export { agentsRunningOnHost } from './host.ts';
 export type { PodProcess } from './pod-runner.ts';
@@ -125,7 +125,7 @@ export class NodeAgent {
         await this.client
           .request('DELETE', this.client.path(rt, { namespace, name: this.name }), { timeoutMs: 5000 })
           .catch((err: unknown) => {
-            if (!isNotFound(err)) this.log.warn({ err: message(err) }, `could not delete ${rt.kind} ${this.name}`);
+            if (!isNotFound(err)) this.log.warn({ err: errorMessage(err) }, `could not delete ${rt.kind} ${this.name}`);
           });
       }
       await this.client.close();
@@ -257,7 +257,7 @@ export class NodeAgent {
       await sleep(HEARTBEAT_MS, signal);
       if (signal.aborted) return;
       await this.heartbeat().catch((err: unknown) => {
-        if (!signal.aborted) this.log.warn({ err: message(err) }, 'node heartbeat failed');
+        if (!signal.aborted) this.log.warn({ err: errorMessage(err) }, 'node heartbeat failed');
       });
     }
   }
@@ -288,7 +288,7 @@ export class NodeAgent {
         }
       } catch (err) {
         if (signal.aborted) return;
-        this.log.warn({ err: message(err) }, 'pod watch failed; listing again');
+        this.log.warn({ err: errorMessage(err) }, 'pod watch failed; listing again');
         await sleep(1000, signal);
       }
     }
@@ -392,7 +392,7 @@ export class NodeAgent {
       // 409: another agent won, or the pod was replaced; 404: the pod is gone.
       if (!isConflict(err) && !isNotFound(err) && !this.abort.signal.aborted) {
         this.log.warn(
-          { err: message(err), pod: `${namespace}/${name}` },
+          { err: errorMessage(err), pod: `${namespace}/${name}` },
           'binding failed; retrying at the next resync',
         );
       }
@@ -428,7 +428,7 @@ export class NodeAgent {
       } catch (err) {
         if (isNotFound(err) || isConflict(err)) return; // gone, or replaced by a pod of the same name
         if (this.abort.signal.aborted) return;
-        this.log.warn({ err: message(err), pod: `${namespace}/${name}` }, 'pod deletion failed; retrying');
+        this.log.warn({ err: errorMessage(err), pod: `${namespace}/${name}` }, 'pod deletion failed; retrying');
         await sleep(backoffMs(attempt), this.abort.signal);
       }
     }
@@ -453,9 +453,6 @@ function nodeConditions(): V1NodeCondition[] {
     condition('Ready', 'True', 'KubeletReady', 'node agent is posting ready status'),
   ];
 }
-
-/** metav1.MicroTime wants exactly six fractional digits. */
-const microTime = (): string => new Date().toISOString().replace('Z', '000Z');
 
 const runsArgusImage = (pod: V1Pod): boolean => {
   const containers = [...(pod.spec?.initContainers ?? []), ...(pod.spec?.containers ?? [])];

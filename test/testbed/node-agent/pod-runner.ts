@@ -8,12 +8,12 @@ import { appendFileSync, closeSync, existsSync, mkdirSync, openSync, readFileSyn
 import { constants as osConstants } from 'node:os';
 import { join } from 'node:path';
 import type { V1Container, V1Pod } from '@kubernetes/client-node';
-import type { Logger } from '../../../src/util/log.ts';
+import { errorMessage, type Logger } from '../../../src/util/log.ts';
 import { sleep } from '../../../src/util/time.ts';
 import { commandLine, environment, mountScript, terminationMessage } from './container.ts';
 import { ensureMountPoint, type HostTools } from './host.ts';
 import { podStatus, StatusWriter, type ContainerRun, type Phase } from './pod-status.ts';
-import { backoffMs, message } from './util.ts';
+import { backoffMs } from './util.ts';
 import { containerMounts, prepareVolumes } from './volumes.ts';
 
 /** What a pod worker gets from its agent. */
@@ -95,7 +95,7 @@ export class PodWorker implements PodSource {
     this.inits = (pod.spec?.initContainers ?? []).map((c) => run(c, true));
     this.containers = (pod.spec?.containers ?? []).map((c) => run(c, false));
     this.finished = this.run().catch((err: unknown) =>
-      this.ctx.log.error({ err: message(err), pod: this.key }, 'pod worker failed'),
+      this.ctx.log.error({ err: errorMessage(err), pod: this.key }, 'pod worker failed'),
     );
   }
 
@@ -150,7 +150,7 @@ export class PodWorker implements PodSource {
         () => prepareVolumes(this, this.dir, this.volumes),
         (err) => {
           for (const c of [...this.inits, ...this.containers]) {
-            c.state = { waiting: { reason: 'ContainerCreating', message: `volumes: ${message(err)}` } };
+            c.state = { waiting: { reason: 'ContainerCreating', message: `volumes: ${errorMessage(err)}` } };
           }
         },
       );
@@ -184,7 +184,7 @@ export class PodWorker implements PodSource {
         async () => {
           exitCode = await this.runOnce(c);
         },
-        (err) => (c.state = { waiting: { reason: 'CreateContainerConfigError', message: message(err) } }),
+        (err) => (c.state = { waiting: { reason: 'CreateContainerConfigError', message: errorMessage(err) } }),
       );
       if (!started || exitCode === undefined) return false;
       const restart = c.init
@@ -282,7 +282,7 @@ export class PodWorker implements PodSource {
         return true;
       } catch (err) {
         if (this.stopping || this.ctx.signal.aborted) return false;
-        this.ctx.log.warn({ err: message(err), pod: this.key }, 'pod not ready to run; retrying');
+        this.ctx.log.warn({ err: errorMessage(err), pod: this.key }, 'pod not ready to run; retrying');
         onError(err);
         void this.syncStatus();
         await sleep(backoffMs(attempt), this.wake.signal);

@@ -11,9 +11,10 @@ import type {
   V1PodStatus,
 } from '@kubernetes/client-node';
 import { isConflict, isNotFound } from '../../../src/kube/client.ts';
+import { errorMessage } from '../../../src/util/log.ts';
 import { sleep } from '../../../src/util/time.ts';
 import type { PodSource } from './pod-runner.ts';
-import { backoffMs, isTerminal, message, POD_IP } from './util.ts';
+import { backoffMs, isTerminal, POD_IP } from './util.ts';
 
 /** One container of a pod (init or not) across its runs. */
 export interface ContainerRun {
@@ -58,7 +59,7 @@ export class StatusWriter {
     this.chain = this.chain
       .then(() => (this.written < version ? this.write() : undefined))
       .catch((err: unknown) =>
-        this.src.ctx.log.error({ err: message(err), pod: this.src.key }, 'pod status update failed'),
+        this.src.ctx.log.error({ err: errorMessage(err), pod: this.src.key }, 'pod status update failed'),
       );
     return this.chain;
   }
@@ -81,7 +82,7 @@ export class StatusWriter {
       } catch (err) {
         if (isNotFound(err) || ctx.signal.aborted) return;
         if (isConflict(err)) continue;
-        ctx.log.warn({ err: message(err), pod: this.src.key }, 'pod status update failed; retrying');
+        ctx.log.warn({ err: errorMessage(err), pod: this.src.key }, 'pod status update failed; retrying');
         await sleep(backoffMs(attempt), ctx.signal);
       }
     }

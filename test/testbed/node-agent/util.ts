@@ -15,4 +15,3 @@ export function expand(text: string, env: Record<string, string>): string {
 export const uidOf = (pod: V1Pod): string => pod.metadata?.uid ?? '';
 export const isTerminal = (pod: V1Pod): boolean => pod.status?.phase === 'Succeeded' || pod.status?.phase === 'Failed';
 export const backoffMs = (attempt: number): number => Math.min(500 * 2 ** attempt, 5000);
-export const message = (err: unknown): string => (err instanceof Error ? err.message : String(err));
