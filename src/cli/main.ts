@@ -2,6 +2,7 @@
 // `argus`: one CLI whose subcommands are the roles of Argus (docs/architecture.md).
 import { Command, CommanderError } from 'commander';
 import { registerDebug } from './debug.ts';
+import { registerScan } from './scan.ts';
 import { version } from './version.ts';
 import { errorMessage } from '../util/log.ts';
 
@@ -13,7 +14,6 @@ const program = new Command('argus')
 
 /** Roles that later releases fill in; each names what it will do. */
 const plannedRoles: [name: string, description: string][] = [
-  ['scan', 'run compliance rulesets against a cluster or manifests and write reports'],
   ['report', 'render, diff and merge scan reports'],
   ['run', 'scanner and report exporter inside a ComplianceScan Job'],
   ['operator', 'ComplianceScan, ScheduledComplianceScan and ReportOutput controllers and webhooks'],
@@ -41,6 +41,7 @@ program
     process.stdout.write(`${version}\n`);
   });
 
+registerScan(program);
 registerDebug(program);
 
 try {
