@@ -54,12 +54,13 @@ export async function scan(request: ScanRequest): Promise<Report> {
   } else {
     // A kubeconfigPath in the provider args counts like --kubeconfig (diki's managedk8s arg).
     const fromConfig = resolved.providers[0]?.args.kubeconfigPath as string | undefined;
-    client = new KubeClient(
-      loadKubeConfig({ kubeconfig: request.kubeconfig ?? fromConfig, context: request.context }),
-      {
-        userAgent: 'argus-scanner',
-      },
-    );
+    let kubeConfig;
+    try {
+      kubeConfig = loadKubeConfig({ kubeconfig: request.kubeconfig ?? fromConfig, context: request.context });
+    } catch (err) {
+      throw new KubeconfigError(err);
+    }
+    client = new KubeClient(kubeConfig, { userAgent: 'argus-scanner' });
     try {
       await client.request('GET', '/version', { timeoutMs: 15_000 });
     } catch (err) {
