@@ -2,6 +2,7 @@
 // `argus`: one CLI whose subcommands are the roles of Argus (docs/architecture.md).
 import { Command, CommanderError } from 'commander';
 import { registerDebug } from './debug.ts';
+import { registerReport } from './report.ts';
 import { registerScan } from './scan.ts';
 import { version } from './version.ts';
 import { errorMessage } from '../util/log.ts';
@@ -14,7 +15,6 @@ const program = new Command('argus')
 
 /** Roles that later releases fill in; each names what it will do. */
 const plannedRoles: [name: string, description: string][] = [
-  ['report', 'render, diff and merge scan reports'],
   ['run', 'scanner and report exporter inside a ComplianceScan Job'],
   ['operator', 'ComplianceScan, ScheduledComplianceScan and ReportOutput controllers and webhooks'],
   ['reports-server', 'PolicyReport API server backed by SQLite or PostgreSQL'],
@@ -42,6 +42,7 @@ program
   });
 
 registerScan(program);
+registerReport(program);
 registerDebug(program);
 
 try {
