@@ -10,6 +10,7 @@ import { defineRule } from '../../../engine/rule.ts';
 import { failed, passed, warning, type CheckResult, type Target } from '../../../engine/result.ts';
 import { Kinds } from '../../../objects/kinds.ts';
 import { ObjectReadError } from '../../../objects/source.ts';
+import { sleep } from '../../../../util/time.ts';
 import { AcceptedClusterObjectSchema, clusterAcceptanceOf, validateAcceptedCluster } from '../../shared/selectors.ts';
 import { acceptedFinding } from './common.ts';
 
@@ -159,7 +160,8 @@ export const rule2000 = defineRule({
 
     const delays = youngNamespaceRecheck.delaysMs;
     for (let attempt = 0; ctx.live && attempt < delays.length && recheck.length > 0; attempt++) {
-      await pause(delays[attempt] ?? 0, ctx.signal);
+      await sleep(delays[attempt] ?? 0, ctx.signal);
+      ctx.signal.throwIfAborted();
       byNamespace = groupByNamespace(await freshPolicies(ctx.live.client));
       const still: V1Namespace[] = [];
       for (const ns of recheck) {
@@ -191,19 +193,4 @@ async function freshPolicies(client: KubeClient): Promise<V1NetworkPolicy[]> {
   } catch (err) {
     throw new ObjectReadError(Kinds.networkPolicies.kind, err);
   }
-}
-
-function pause(ms: number, signal: AbortSignal): Promise<void> {
-  return new Promise((resolve, reject) => {
-    signal.throwIfAborted();
-    const timer = setTimeout(() => {
-      signal.removeEventListener('abort', onAbort);
-      resolve();
-    }, ms);
-    const onAbort = () => {
-      clearTimeout(timer);
-      reject(signal.reason as Error);
-    };
-    signal.addEventListener('abort', onAbort, { once: true });
-  });
 }
