@@ -221,6 +221,26 @@ describe('2000 default-deny NetworkPolicies', () => {
     assert.deepEqual(statusOf(checks, { namespace: 'going' }), ['Failed', 'Failed']);
   });
 
+  test('live: without recheckYoungNamespaces a young failing namespace fails at once', async () => {
+    let lists = 0;
+    const client = {
+      listAll: () => {
+        lists += 1;
+        return Promise.resolve({ items: [] });
+      },
+    } as unknown as KubeClient;
+    const rule = securityHardenedK8s.versions[0]!.rules.find((r) => r.id === '2000')!;
+    const checks = await rule.run({
+      objects: source([ns('young', {}, { creationTimestamp: new Date().toISOString() })]),
+      live: { client },
+      options: undefined,
+      rulesetArgs: {},
+      signal: new AbortController().signal,
+    });
+    assert.equal(lists, 0);
+    assert.deepEqual(statusOf(checks, { namespace: 'young' }), ['Failed', 'Failed']);
+  });
+
   test('live: a young failing namespace is looked at again with fresh NetworkPolicies', async () => {
     const saved = { ...youngNamespaceRecheck };
     youngNamespaceRecheck.delaysMs = [1, 1, 1];
@@ -243,7 +263,7 @@ describe('2000 default-deny NetworkPolicies', () => {
       const checks = await rule.run({
         objects,
         live: { client },
-        options: undefined,
+        options: { recheckYoungNamespaces: true },
         rulesetArgs: {},
         signal: new AbortController().signal,
       });

@@ -28,7 +28,15 @@ const AcceptedNamespaceSchema = Type.Object(
 );
 
 const Options = Type.Object(
-  { acceptedNamespaces: Type.Optional(Type.Array(AcceptedNamespaceSchema)) },
+  {
+    acceptedNamespaces: Type.Optional(Type.Array(AcceptedNamespaceSchema)),
+    /**
+     * diki looks again, for up to a minute, at namespaces younger than a minute that fail, in case their
+     * NetworkPolicies are still being created. Off by default: it makes every scan of a cluster with a new
+     * namespace a minute longer, and a namespace without policies is a finding whatever its age.
+     */
+    recheckYoungNamespaces: Type.Optional(Type.Boolean()),
+  },
   { additionalProperties: false },
 );
 
@@ -154,7 +162,7 @@ export const rule2000 = defineRule({
     let byNamespace = groupByNamespace(policies);
     for (const ns of namespaces) {
       const { checks, plainFailure } = checkNamespace(ns, byNamespace);
-      if (ctx.live && plainFailure && isYoung(ns)) recheck.push(ns);
+      if (ctx.live && ctx.options?.recheckYoungNamespaces && plainFailure && isYoung(ns)) recheck.push(ns);
       else results.push(...checks);
     }
 
