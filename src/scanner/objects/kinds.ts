@@ -35,6 +35,7 @@ export const Kinds = {
   clusterRoleBindings: kind('rbac.authorization.k8s.io', 'v1', 'clusterrolebindings', 'ClusterRoleBinding', false),
   validatingWebhookConfigurations: Resources.validatingWebhookConfigurations,
   mutatingWebhookConfigurations: Resources.mutatingWebhookConfigurations,
+  horizontalPodAutoscalers: kind('autoscaling', 'v1', 'horizontalpodautoscalers', 'HorizontalPodAutoscaler'),
 } as const satisfies Record<string, ResourceType>;
 
 /** Finds the scanner's kind for an object's apiVersion and kind (any version of the group), for snapshots. */

@@ -1,0 +1,64 @@
+// Helpers the DISA STIG rules share: the check an acceptance turns a finding into, and the label selector of
+// the kube-proxy pods that several rules look at.
+import Type, { type Static } from 'typebox';
+import type { FieldError } from '../../../../api/validation.ts';
+import { accepted, passed, type CheckResult, type Target } from '../../../engine/result.ts';
+import { LabelSelectorSchema, matchesLabels, matchesSelector, type Acceptance } from '../../shared/selectors.ts';
+
+/** The check for a finding an acceptance covers: its justification (or `fallback`), with the status it asks for. */
+export function acceptedCheck(acceptance: Acceptance, fallback: string, target: Target): CheckResult {
+  const message = acceptance.justification?.trim() || fallback;
+  return acceptance.status === 'Passed' ? passed(message, target) : accepted(message, target);
+}
+
+/** Selects cluster-wide objects (kube-proxy pods) by a label selector or, deprecated, exact labels. */
+export const ObjectSelectorSchema = Type.Object(
+  {
+    labelSelector: Type.Optional(LabelSelectorSchema),
+    matchLabels: Type.Optional(Type.Record(Type.String(), Type.String())),
+  },
+  { additionalProperties: false },
+);
+export type ObjectSelector = Static<typeof ObjectSelectorSchema>;
+
+/** Exactly one of labelSelector and matchLabels. */
+export function validateObjectSelector(selector: ObjectSelector | undefined, path: string): FieldError[] {
+  if (!selector) return [];
+  if (selector.labelSelector && selector.matchLabels)
+    return [{ field: `${path}.matchLabels`, message: 'cannot be set together with labelSelector' }];
+  if (!selector.labelSelector && !selector.matchLabels)
+    return [{ field: `${path}.labelSelector`, message: 'required: a labelSelector (or matchLabels)' }];
+  return [];
+}
+
+/** kube-proxy pods carry `role: proxy` unless the options say otherwise. */
+export const DEFAULT_KUBE_PROXY_LABELS: Record<string, string> = { role: 'proxy' };
+
+export function selects(selector: ObjectSelector | undefined, labels: Record<string, string> | undefined): boolean {
+  if (selector?.labelSelector) return matchesSelector(selector.labelSelector, labels);
+  return matchesLabels(labels, selector?.matchLabels ?? DEFAULT_KUBE_PROXY_LABELS);
+}
+
+/** A selector in kubectl's notation, for messages. */
+export function describeSelector(selector: ObjectSelector | undefined): string {
+  if (selector?.labelSelector) {
+    const parts = Object.entries(selector.labelSelector.matchLabels ?? {}).map(([k, v]) => `${k}=${v}`);
+    for (const { key, operator, values = [] } of selector.labelSelector.matchExpressions ?? []) {
+      if (operator === 'Exists') parts.push(key);
+      else if (operator === 'DoesNotExist') parts.push(`!${key}`);
+      else parts.push(`${key} ${operator === 'In' ? 'in' : 'notin'} (${values.join(',')})`);
+    }
+    return parts.join(',');
+  }
+  return Object.entries(selector?.matchLabels ?? DEFAULT_KUBE_PROXY_LABELS)
+    .map(([k, v]) => `${k}=${v}`)
+    .join(',');
+}
+
+/** Lists several kinds at once, but reports a read error of the first kind that failed in the given order. */
+export async function listInOrder<T>(lists: Promise<T>[]): Promise<T[]> {
+  for (const list of lists) list.catch(() => undefined);
+  const results: T[] = [];
+  for (const list of lists) results.push(await list);
+  return results;
+}
