@@ -187,6 +187,15 @@ export class KubeClient {
     await this.dispatcher?.close().catch(() => undefined);
   }
 
+  /**
+   * What a connection of its own to the API server needs (WebSocket upgrades for exec): the kubeconfig's TLS
+   * options for `tls.connect` and the request headers (user agent and credentials).
+   */
+  async connectionOptions(): Promise<{ headers: Record<string, string>; tls: Record<string, unknown> }> {
+    const auth = await this.authorization();
+    return { headers: { 'user-agent': this.userAgent, ...auth }, tls: { ...this.tls } };
+  }
+
   /** The URL path of a collection or object of `rt`. */
   path(rt: ResourceType, { namespace, name, subresource }: ObjectAddress = {}): string {
     let p = rt.group ? `/apis/${rt.group}/${rt.version}` : `/api/${rt.version}`;

@@ -152,9 +152,18 @@ export function commandLine(spec: V1Container, env: Record<string, string>): str
   return executable === 'argus' || executable.endsWith('/argus') ? [process.execPath, CLI, ...rest] : argv;
 }
 
-/** The shell script that runs in the container's mount namespace: bind mounts, working dir, then the command. */
-export function mountScript(tools: HostTools, mounts: Mount[], workingDir: string | undefined): string {
-  const lines = ['set -e'];
+/**
+ * The shell script that runs in the container's mount namespace: /proc of the PID namespace (hostPID pods),
+ * bind mounts, working dir, a line to `readyFile` (opened before the mounts could hide it), then the command.
+ */
+export function mountScript(
+  tools: HostTools,
+  mounts: Mount[],
+  workingDir: string | undefined,
+  { readyFile, mountProc }: { readyFile: string; mountProc: boolean },
+): string {
+  const lines = ['set -e', `exec 3>>${quote(readyFile)}`];
+  if (mountProc) lines.push(`${tools.mount} -t proc proc /proc`);
   for (const { source, target, readOnly, file } of mounts) {
     // Mount points were created on the host; this covers those inside other mounted volumes.
     lines.push(
@@ -166,7 +175,7 @@ export function mountScript(tools: HostTools, mounts: Mount[], workingDir: strin
     if (readOnly) lines.push(`${tools.mount} -o remount,bind,ro ${quote(target)}`);
   }
   if (workingDir) lines.push(`if [ -d ${quote(workingDir)} ]; then cd ${quote(workingDir)}; fi`);
-  lines.push('exec "$@"');
+  lines.push('echo started >&3', 'exec 3>&-', 'exec "$@"');
   return lines.join('\n');
 }
 

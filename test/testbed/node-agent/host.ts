@@ -30,6 +30,8 @@ export interface HostTools {
   sh: string;
   mkdir: string;
   mount: string;
+  nsenter: string;
+  bash: string;
 }
 
 let tools: HostTools | undefined;
@@ -43,7 +45,7 @@ export function hostTools(): HostTools {
       .filter(Boolean)
       .map((dir) => join(dir, name))
       .find((path) => existsSync(path));
-    if (!found) throw new Error(`the testbed node agent needs ${name} (util-linux, coreutils)`);
+    if (!found) throw new Error(`the testbed node agent needs ${name} (util-linux, coreutils, bash)`);
     return found;
   };
   const found = {
@@ -52,6 +54,8 @@ export function hostTools(): HostTools {
     sh: find('sh'),
     mkdir: find('mkdir'),
     mount: find('mount'),
+    nsenter: find('nsenter'),
+    bash: find('bash'),
   };
   const probe = spawnSync(found.unshare, ['--mount', '--propagation', 'private', '--', found.sh, '-c', 'exit 0'], {
     encoding: 'utf8',

@@ -4,8 +4,37 @@
 // namespace where the pod's volumes appear at their mountPaths (bind mounts, util-linux unshare). The Node
 // is kept alive with a Lease and Ready heartbeats, so kube-controller-manager treats it like any other.
 // Pods with other images are left alone and stay Pending.
+//
+// Node-level compliance rules. With `kubelet: {...}` the agent also serves the kubelet API that rules use
+// through the API server: `GET /api/v1/nodes/<node>/proxy/configz` and `pods/exec` (kubelet-api.ts; the
+// Node's InternalIP is then a non-loopback address in a network namespace of its own, kubelet-net.ts). The
+// node itself (node-host.ts) is what a privileged ops pod (hostPID, hostPath `/` at `/host`) sees:
+// - Files: `agent.nodeRoot` is the node's `/`; hostPath volumes resolve under it. `agent.writeNodeFile(path,
+//   content, { mode, uid, gid })` lays files out; tests chmod/chown them to make rules fail.
+//   - kubelet config file owner/permissions (242406/242407): the file named by the kubelet's `--config`
+//     (default /var/lib/kubelet/config.yaml), which the agent writes as YAML from the configuration (mode 0644,
+//     kept on rewrites; `kubelet.writeConfigFile: false` leaves it to the test).
+//   - kubelet PKI (242449-242453, 242466/242467): files the configuration and flags name, e.g.
+//     authentication.x509.clientCAFile /var/lib/kubelet/ca.crt, tlsCertFile/tlsPrivateKeyFile
+//     /var/lib/kubelet/pki/kubelet.{crt,key}, `--kubeconfig` /var/lib/kubelet/kubeconfig; the test writes them.
+//   - kube-proxy kubeconfig (242447/242448): e.g. /var/lib/kube-proxy/kubeconfig, named by the `--kubeconfig`
+//     flag of a kube-proxy host process (startHostProcess) or of a kube-proxy pod's command.
+//   - sshd enabled (242394): a unit symlink such as /etc/systemd/system/multi-user.target.wants/ssh.service;
+//     the node has no systemd, so rules read the node root rather than call systemctl.
+// - Processes: the node has its own PID namespace. PID 1 is a dummy named `systemd` (cmdline /sbin/init);
+//   `agent.kubeletProcess` is the dummy kubelet (comm `kubelet`, /proc/<pid>/cmdline = the configured
+//   command line, default DEFAULT_KUBELET_COMMAND), restarted with another command line by
+//   `setKubeletCommandLine(argv)` (say with `--hostname-override`, 242404); `startHostProcess(argv)` adds
+//   others, such as `['/usr/sbin/sshd', '-D']` for sshd running (242393). Pods with hostPID run in that
+//   namespace with its /proc mounted, so `pgrep -xo kubelet`, `/proc/<pid>/cmdline` and `ps` show this
+//   node only, even with several agents on one machine. `HostProcess.pid` is the PID those pods see.
+// - Configuration: `kubelet.config` (a JSON merge patch over defaultKubeletConfig(), which passes the STIG
+//   kubelet rules) and `setKubeletConfig(patch)` later; /configz shows it at once, and anonymous
+//   authentication and the authorization mode apply to the kubelet API itself.
+// Pods with hostNetwork still share the machine's network (they reach the API server on 127.0.0.1), and
+// privileged pods are accepted: there is no isolation to lift.
 import { randomBytes, randomUUID } from 'node:crypto';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { availableParallelism, release, tmpdir, totalmem } from 'node:os';
 import { join } from 'node:path';
 import type { V1Node, V1NodeCondition, V1Pod } from '@kubernetes/client-node';
@@ -15,11 +44,36 @@ import { errorMessage, logger, type Logger } from '../../../src/util/log.ts';
 import { microTime, sleep } from '../../../src/util/time.ts';
 import type { ControlPlane } from '../controlplane.ts';
 import { AGENT_DIR_PREFIX, hostTools, OWNER_FILE, releaseMountPoints, sweepAbandoned, type HostTools } from './host.ts';
+import { KubeletServer, type ExecTarget } from './kubelet-api.ts';
+import { configFile, defaultKubeletConfig, flagValue, mergePatch, type KubeletConfig } from './kubelet-config.ts';
+import { NodeHost, type HostProcess, type NodeFileOptions } from './node-host.ts';
 import { PodWorker, type PodProcess, type WorkerContext } from './pod-runner.ts';
 import { backoffMs, isTerminal, POD_IP, uidOf } from './util.ts';
 
 export { agentsRunningOnHost } from './host.ts';
+export { defaultKubeletConfig, type KubeletConfig } from './kubelet-config.ts';
+export { linkExists } from './kubelet-net.ts';
+export type { HostProcess, NodeFileOptions } from './node-host.ts';
 export type { PodProcess } from './pod-runner.ts';
+
+/** The kubelet's command line unless a test sets another. */
+export const DEFAULT_KUBELET_COMMAND: readonly string[] = [
+  '/usr/bin/kubelet',
+  '--config=/var/lib/kubelet/config.yaml',
+  '--kubeconfig=/var/lib/kubelet/kubeconfig',
+  '--bootstrap-kubeconfig=/var/lib/kubelet/kubeconfig-bootstrap',
+  '--container-runtime-endpoint=unix:///run/containerd/containerd.sock',
+  '--v=2',
+];
+
+export interface KubeletOptions {
+  /** A JSON merge patch over defaultKubeletConfig(): objects merge, null removes a field. */
+  config?: Record<string, unknown>;
+  /** The kubelet process's command line (default DEFAULT_KUBELET_COMMAND). */
+  commandLine?: readonly string[];
+  /** Write the configuration as YAML to the node-root file named by `--config` (default true). */
+  writeConfigFile?: boolean;
+}
 
 export interface NodeAgentOptions {
   /** The Node name (default node-1, node-2, ... per process). */
@@ -28,6 +82,8 @@ export interface NodeAgentOptions {
   labels?: Record<string, string>;
   /** Overrides of the Node's capacity and allocatable (cpu, memory, pods). */
   capacity?: Record<string, string>;
+  /** Serve the kubelet API (configz, exec, container logs) and run a kubelet process on the node. */
+  kubelet?: KubeletOptions;
 }
 
 const NODE_LEASE_NAMESPACE = 'kube-node-lease';
@@ -51,11 +107,7 @@ export function isArgusImage(image: string | undefined): boolean {
   return baseName.split(':')[0] === 'argus';
 }
 
-/**
- * One Node of a testbed control plane. The kubelet API (container logs, exec, port-forward through the
- * API server) will be served from this class too, once nodes get a non-loopback InternalIP: logs() and
- * processes() are what it will expose, and the Node's daemonEndpoints.kubeletEndpoint its port.
- */
+/** One Node of a testbed control plane; see the top of this file. */
 export class NodeAgent {
   readonly name: string;
   /** Temp dir with one directory per pod: volumes, container logs, termination-message files. */
@@ -73,6 +125,11 @@ export class NodeAgent {
   private readonly deleting = new Set<string>();
   private readonly loops: Promise<void>[] = [];
   private stopping: Promise<void> | undefined;
+  private host: NodeHost | undefined;
+  private kubelet: KubeletServer | undefined;
+  private kubeletConfigValue: KubeletConfig = defaultKubeletConfig();
+  private kubeletProcessValue: HostProcess | undefined;
+  private readonly hostProcesses = new Set<HostProcess>();
 
   private constructor(cp: ControlPlane, tools: HostTools, options: NodeAgentOptions) {
     this.cp = cp;
@@ -91,6 +148,8 @@ export class NodeAgent {
   static async start(cp: ControlPlane, options: NodeAgentOptions = {}): Promise<NodeAgent> {
     const agent = new NodeAgent(cp, hostTools(), options);
     try {
+      agent.host = await NodeHost.start(agent.dir, agent.tools);
+      if (options.kubelet) await agent.startKubelet(options.kubelet);
       await agent.register();
       agent.loops.push(agent.watchPods(), agent.heartbeats(), agent.resyncs());
       return agent;
@@ -114,12 +173,113 @@ export class NodeAgent {
     return [...this.workers.values()].flatMap((w) => w.processes());
   }
 
+  // --- The node as ops pods see it --------------------------------------------------------------------------
+
+  /** The node's `/` on the machine: hostPath volumes resolve under it. */
+  get nodeRoot(): string {
+    return this.nodeHost().root;
+  }
+
+  /** Writes a file into the node root (parents 0755), mode default 0644, owner default root. */
+  writeNodeFile(path: string, content: string | Buffer, options: NodeFileOptions = {}): string {
+    return this.nodeHost().writeFile(path, content, options);
+  }
+
+  /** Starts a dummy process in the node's PID namespace with `argv` as its command line; stop() ends it. */
+  async startHostProcess(argv: readonly string[], name?: string): Promise<HostProcess> {
+    const proc = await this.nodeHost().startProcess(argv, name);
+    this.hostProcesses.add(proc);
+    return { ...proc, stop: () => (this.hostProcesses.delete(proc), proc.stop()) };
+  }
+
+  /** The node's InternalIP: where kube-apiserver reaches the kubelet API (127.0.0.1 without one). */
+  get internalIP(): string {
+    return this.kubelet?.address ?? POD_IP;
+  }
+
+  /** The machine-side network link of the kubelet's namespace (undefined without a kubelet API). */
+  get kubeletLink(): string | undefined {
+    return this.kubelet?.link;
+  }
+
+  /** The KubeletConfiguration that /configz shows (a copy). */
+  get kubeletConfig(): KubeletConfig {
+    return structuredClone(this.kubeletConfigValue);
+  }
+
+  /** Applies a JSON merge patch to the KubeletConfiguration (null removes a field) and rewrites its file. */
+  setKubeletConfig(patch: Record<string, unknown>): KubeletConfig {
+    this.kubeletConfigValue = mergePatch(this.kubeletConfigValue, patch) as KubeletConfig;
+    this.writeKubeletConfigFile();
+    return this.kubeletConfig;
+  }
+
+  /** The kubelet process (undefined without `kubelet` options). */
+  get kubeletProcess(): HostProcess | undefined {
+    return this.kubeletProcessValue;
+  }
+
+  /** Replaces the kubelet process by one with another command line (a new PID); rewrites the config file. */
+  async setKubeletCommandLine(argv: readonly string[]): Promise<HostProcess> {
+    if (!this.kubelet) throw new Error(`node ${this.name} was started without a kubelet`);
+    const old = this.kubeletProcessValue;
+    this.kubeletProcessValue = undefined;
+    await old?.stop();
+    this.kubeletProcessValue = await this.startHostProcess(argv, 'kubelet');
+    this.writeKubeletConfigFile();
+    return this.kubeletProcessValue;
+  }
+
+  private nodeHost(): NodeHost {
+    if (!this.host) throw new Error(`node ${this.name} is not started`);
+    return this.host;
+  }
+
+  private async startKubelet(options: KubeletOptions): Promise<void> {
+    this.kubeletConfigValue = mergePatch(defaultKubeletConfig(), options.config ?? {}) as KubeletConfig;
+    this.kubelet = await KubeletServer.start(
+      {
+        nodeName: this.name,
+        config: () => this.kubeletConfigValue,
+        pods: () => [...this.workers.values()].map((w) => w.pod),
+        logs: (namespace, pod, container) => this.logs(namespace, pod, container),
+        execTarget: (namespace, pod, container) => this.execTarget(namespace, pod, container),
+      },
+      this.cp.pki.ca,
+      this.tools,
+      this.log,
+    );
+    this.kubeletProcessValue = await this.startHostProcess(options.commandLine ?? DEFAULT_KUBELET_COMMAND, 'kubelet');
+    this.writeKubeletConfigFile();
+  }
+
+  /** The configuration as YAML in the file named by the kubelet's --config, keeping its mode and owner. */
+  private writeKubeletConfigFile(): void {
+    if (this.options.kubelet?.writeConfigFile === false || !this.kubeletProcessValue) return;
+    const path = flagValue(this.kubeletProcessValue.argv.slice(1), 'config');
+    if (!path) return;
+    const file = this.nodeHost().path(path);
+    if (existsSync(file)) writeFileSync(file, configFile(this.kubeletConfigValue));
+    else this.writeNodeFile(path, configFile(this.kubeletConfigValue));
+  }
+
+  private execTarget(namespace: string, pod: string, container: string): ExecTarget | string {
+    const worker = [...this.workers.values()]
+      .reverse()
+      .find((w) => w.pod.metadata?.namespace === namespace && w.pod.metadata?.name === pod);
+    if (!worker) return `pod ${namespace}/${pod} does not exist on node ${this.name}`;
+    return worker.execTarget(container);
+  }
+
   /** Kills every container process, deletes the Node and removes every file of the agent. */
   stop(): Promise<void> {
     this.stopping ??= (async () => {
       this.abort.abort();
       for (const worker of this.workers.values()) worker.terminate(0);
+      await this.kubelet?.close();
       await Promise.all([...this.loops, ...[...this.workers.values()].map((w) => w.finished)]);
+      await Promise.all([...this.hostProcesses].map((p) => p.stop()));
+      await this.host?.stop();
       for (const rt of [Resources.leases, Resources.nodes]) {
         const namespace = rt === Resources.leases ? NODE_LEASE_NAMESPACE : undefined;
         await this.client
@@ -137,6 +297,7 @@ export class NodeAgent {
   /** Kills what still runs and removes the agent's files and, when it is the last agent, the mount points. */
   removeFilesSync(): void {
     for (const worker of this.workers.values()) worker.killSync();
+    this.host?.killSync();
     rmSync(this.dir, { recursive: true, force: true });
     live.delete(this);
     releaseMountPoints();
@@ -157,6 +318,8 @@ export class NodeAgent {
       log: this.log,
       tools: this.tools,
       signal: this.abort.signal,
+      nodeRoot: this.nodeHost().root,
+      nodeInitPid: this.nodeHost().initPid,
       apiServerPort: () => this.cp.apiServerPort,
       api: (method, path, body) => this.api(method, path, body),
     };
@@ -197,11 +360,13 @@ export class NodeAgent {
         allocatable: resources,
         conditions: nodeConditions(),
         addresses: [
-          { type: 'InternalIP', address: POD_IP },
+          { type: 'InternalIP', address: this.internalIP },
           { type: 'Hostname', address: this.name },
         ],
-        // No kubelet API yet: the API server only reaches nodes at non-loopback addresses.
-        daemonEndpoints: { kubeletEndpoint: { Port: 0 } },
+        // Port 0 without a kubelet API: the API server only reaches nodes at non-loopback addresses.
+        daemonEndpoints: { kubeletEndpoint: { Port: this.kubelet?.port ?? 0 } },
+        // kube-apiserver then passes exec WebSockets through to the kubelet instead of translating to SPDY.
+        ...(this.kubelet ? { declaredFeatures: ['ExtendWebSocketsToKubelet'] } : {}),
         nodeInfo: {
           machineID: randomBytes(16).toString('hex'),
           systemUUID: randomUUID(),

@@ -1,10 +1,20 @@
 // Running one pod on the node: its volumes, then its init containers in order, then its containers
 // concurrently, each a local process in its own mount namespace, restarted as restartPolicy says; the
 // activeDeadlineSeconds timer; termination (SIGTERM, then SIGKILL after the grace period) when the pod is
-// deleted or the agent stops; and status updates at every step.
+// deleted or the agent stops; and status updates at every step. Containers of hostPID pods run in the node's
+// PID namespace (node-host.ts) with its /proc mounted; exec (kubelet-api.ts) enters a running container.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { appendFileSync, closeSync, existsSync, mkdirSync, openSync, readFileSync, writeFileSync } from 'node:fs';
+import {
+  appendFileSync,
+  closeSync,
+  existsSync,
+  mkdirSync,
+  openSync,
+  readFileSync,
+  statSync,
+  writeFileSync,
+} from 'node:fs';
 import { constants as osConstants } from 'node:os';
 import { join } from 'node:path';
 import type { V1Container, V1Pod } from '@kubernetes/client-node';
@@ -12,6 +22,8 @@ import { errorMessage, type Logger } from '../../../src/util/log.ts';
 import { sleep } from '../../../src/util/time.ts';
 import { commandLine, environment, mountScript, terminationMessage } from './container.ts';
 import { ensureMountPoint, type HostTools } from './host.ts';
+import type { ExecTarget } from './kubelet-api.ts';
+import { childPids } from './node-host.ts';
 import { podStatus, StatusWriter, type ContainerRun, type Phase } from './pod-status.ts';
 import { backoffMs } from './util.ts';
 import { containerMounts, prepareVolumes } from './volumes.ts';
@@ -23,6 +35,10 @@ export interface WorkerContext {
   tools: HostTools;
   /** Aborted when the agent stops: ends waits and requests, and status updates stop. */
   signal: AbortSignal;
+  /** The node's `/`: hostPath volumes resolve under it. */
+  nodeRoot: string;
+  /** PID 1 of the node's PID namespace, on the machine (hostPID pods join that namespace). */
+  nodeInitPid: number;
   apiServerPort(): number;
   api<T>(method: string, path: string, body?: unknown): Promise<T>;
 }
@@ -43,6 +59,15 @@ export interface PodProcess {
   pid: number;
 }
 
+/** A container process as started: for hostPID pods `wrapper` is nsenter, whose child is the container. */
+interface Running {
+  run: ContainerRun;
+  env: Record<string, string>;
+  /** Non-empty once the container's mounts are set up and its command is exec'd. */
+  readyFile: string;
+  hostPID: boolean;
+}
+
 /** Runs one pod: volumes, init containers in order, then containers concurrently, and reports its status. */
 export class PodWorker implements PodSource {
   pod: V1Pod;
@@ -54,7 +79,7 @@ export class PodWorker implements PodSource {
   readonly ctx: WorkerContext;
   private readonly inits: ContainerRun[];
   private readonly containers: ContainerRun[];
-  private readonly running = new Map<ChildProcess, ContainerRun>();
+  private readonly running = new Map<ChildProcess, Running>();
   /** Wakes back-off waits when the pod is being terminated. */
   private readonly wake = new AbortController();
   private readonly volumes = new Map<string, string>();
@@ -113,9 +138,26 @@ export class PodWorker implements PodSource {
 
   processes(): PodProcess[] {
     const { namespace = '', name = '' } = this.pod.metadata ?? {};
-    return [...this.running].flatMap(([child, c]) =>
-      child.pid ? [{ namespace, pod: name, container: c.spec.name, pid: child.pid }] : [],
-    );
+    return [...this.running].flatMap(([child, r]) => {
+      const pid = containerPid(child, r);
+      return pid ? [{ namespace, pod: name, container: r.run.spec.name, pid }] : [];
+    });
+  }
+
+  /** The running container `name` for exec, or why there is none. */
+  execTarget(name: string): ExecTarget | string {
+    const spec = [...this.inits, ...this.containers].find((c) => c.spec.name === name);
+    if (!spec) return `container ${name} not found in pod ${this.key}`;
+    const entry = [...this.running].find(([, r]) => r.run.spec.name === name);
+    const pid = entry && containerPid(entry[0], entry[1]);
+    if (!entry || !pid) return `container ${name} of pod ${this.key} is not running`;
+    const [, r] = entry;
+    return {
+      pid,
+      pidNamespace: r.hostPID,
+      env: r.env,
+      ready: () => existsSync(r.readyFile) && statSync(r.readyFile).size > 0,
+    };
   }
 
   /** Stops the pod: SIGTERM now and SIGKILL after `graceMs` (at once when 0). Containers are not restarted. */
@@ -126,13 +168,13 @@ export class PodWorker implements PodSource {
     const signal = graceMs > 0 ? 'SIGTERM' : 'SIGKILL';
     if (this.sentSignal === 'SIGKILL' || this.sentSignal === signal) return;
     this.sentSignal = signal;
-    for (const child of this.running.keys()) child.kill(signal);
+    for (const [child, r] of this.running) signalContainer(child, r, signal);
     if (signal === 'SIGTERM') this.killTimer = setTimeout(() => this.terminate(0), graceMs).unref();
   }
 
   killSync(): void {
     this.stopping = true;
-    for (const child of this.running.keys()) child.kill('SIGKILL');
+    for (const [child, r] of this.running) signalContainer(child, r, 'SIGKILL');
   }
 
   private async run(): Promise<void> {
@@ -209,15 +251,23 @@ export class PodWorker implements PodSource {
     mkdirSync(dir, { recursive: true });
     const logFile = join(dir, `${c.restartCount}.log`);
     const messageFile = join(dir, `${c.restartCount}.termination-log`);
+    const readyFile = join(dir, `${c.restartCount}.started`);
     writeFileSync(messageFile, '');
+    writeFileSync(readyFile, '');
     const mounts = containerMounts(this.volumes, c.spec, env, messageFile);
     for (const mount of mounts) ensureMountPoint(mount.target, mount.file);
     const argv = commandLine(c.spec, env);
     if (this.stopping) return undefined;
 
-    const { setpriv, unshare, sh } = this.ctx.tools;
-    const script = mountScript(this.ctx.tools, mounts, c.spec.workingDir);
+    const { setpriv, unshare, sh, nsenter } = this.ctx.tools;
+    const hostPID = this.pod.spec?.hostPID === true;
+    const script = mountScript(this.ctx.tools, mounts, c.spec.workingDir, { readyFile, mountProc: hostPID });
     const fd = openSync(logFile, 'a');
+    // hostPID: into the node's PID namespace. nsenter forks there and stays outside as the parent; the inner
+    // setpriv kills the container when nsenter dies, and signals go to the container itself.
+    const pidNamespace = hostPID
+      ? [nsenter, '-t', String(this.ctx.nodeInitPid), '-p', '--', setpriv, '--pdeathsig', 'KILL', '--']
+      : [];
     // PDEATHSIG: the kernel kills the container when the agent's process dies, however it dies.
     const child = spawn(
       setpriv,
@@ -225,6 +275,7 @@ export class PodWorker implements PodSource {
         '--pdeathsig',
         'KILL',
         '--',
+        ...pidNamespace,
         unshare,
         '--mount',
         '--propagation',
@@ -249,8 +300,9 @@ export class PodWorker implements PodSource {
         resolve({ code: 128 });
       });
     });
-    this.running.set(child, c);
-    if (this.sentSignal) child.kill(this.sentSignal);
+    const running: Running = { run: c, env, readyFile, hostPID };
+    this.running.set(child, running);
+    if (this.sentSignal) signalContainer(child, running, this.sentSignal);
     const startedAt = new Date();
     const containerID = `argus://${randomBytes(16).toString('hex')}`;
     Object.assign(c, { logFile, containerID, state: { running: { startedAt } } });
@@ -293,5 +345,25 @@ export class PodWorker implements PodSource {
   /** Queues a status update; updates coalesce, and the last one reflects the latest state. */
   private syncStatus(): Promise<void> {
     return this.status.sync();
+  }
+}
+
+/** The container's own process on the machine (the child of nsenter for hostPID pods). */
+function containerPid(wrapper: ChildProcess, r: Running): number | undefined {
+  if (!r.hostPID) return wrapper.pid;
+  return wrapper.pid === undefined ? undefined : childPids(wrapper.pid)[0];
+}
+
+/** Signals the container; before a hostPID container exists, its nsenter (then the container dies with it). */
+function signalContainer(wrapper: ChildProcess, r: Running, signal: NodeJS.Signals): void {
+  const pid = containerPid(wrapper, r);
+  if (pid === undefined || pid === wrapper.pid) {
+    wrapper.kill(signal);
+    return;
+  }
+  try {
+    process.kill(pid, signal);
+  } catch {
+    wrapper.kill(signal);
   }
 }

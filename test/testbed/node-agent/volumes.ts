@@ -1,22 +1,25 @@
 // A pod's volumes and a container's mounts: configMap, secret, downwardAPI, projected (service-account
-// tokens included) and emptyDir volumes are written into the pod's directory, hostPath volumes are used in
-// place, and each container's volumeMounts (plus its termination-message file) become the bind mounts
+// tokens included) and emptyDir volumes are written into the pod's directory, hostPath volumes resolve under
+// the node root (node-host.ts) with the kubelet's type checks, and each container's volumeMounts (plus its termination-message file) become the bind mounts
 // that its mount-namespace script sets up.
-import { chmodSync, existsSync, mkdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, rmSync, statSync, writeFileSync, type Stats } from 'node:fs';
 import { dirname, join } from 'node:path';
-import type { V1Container, V1DownwardAPIVolumeFile, V1KeyToPath } from '@kubernetes/client-node';
+import type {
+  V1Container,
+  V1DownwardAPIVolumeFile,
+  V1HostPathVolumeSource,
+  V1KeyToPath,
+} from '@kubernetes/client-node';
 import { configMapData, fieldValue, secretData, type Mount } from './container.ts';
-import { ensureMountPoint } from './host.ts';
 import type { PodSource } from './pod-runner.ts';
 import { expand } from './util.ts';
 
-/** Writes every volume into the pod's directory (hostPath volumes are used in place); fills `volumes`. */
+/** Writes every volume into the pod's directory (hostPath volumes: in the node root); fills `volumes`. */
 export async function prepareVolumes(src: PodSource, podDir: string, volumes: Map<string, string>): Promise<void> {
   volumes.clear();
   for (const volume of src.pod.spec?.volumes ?? []) {
     if (volume.hostPath) {
-      ensureMountPoint(volume.hostPath.path, ['File', 'FileOrCreate'].includes(volume.hostPath.type ?? ''));
-      volumes.set(volume.name, volume.hostPath.path);
+      volumes.set(volume.name, hostPath(src.ctx.nodeRoot, volume.hostPath));
       continue;
     }
     const dir = join(podDir, 'volumes', volume.name);
@@ -58,6 +61,35 @@ export async function prepareVolumes(src: PodSource, podDir: string, volumes: Ma
     }
     volumes.set(volume.name, dir);
   }
+}
+
+/** The path on the machine of a hostPath volume: checked against its type, created for the *OrCreate types. */
+function hostPath(nodeRoot: string, source: V1HostPathVolumeSource): string {
+  const path = join(nodeRoot, source.path);
+  const type = source.type ?? '';
+  let stat: Stats | undefined = statSync(path, { throwIfNoEntry: false });
+  if (!stat && (type === '' || type === 'DirectoryOrCreate')) {
+    // As the container runtime does for a missing bind-mount source (and the kubelet for DirectoryOrCreate).
+    mkdirSync(path, { recursive: true, mode: 0o755 });
+  } else if (!stat && type === 'FileOrCreate') {
+    mkdirSync(dirname(path), { recursive: true, mode: 0o755 });
+    writeFileSync(path, '', { mode: 0o644 });
+  }
+  stat = statSync(path, { throwIfNoEntry: false });
+  const checks: Record<string, [(s: Stats) => boolean, string]> = {
+    Directory: [(s) => s.isDirectory(), 'a directory'],
+    DirectoryOrCreate: [(s) => s.isDirectory(), 'a directory'],
+    File: [(s) => s.isFile(), 'a file'],
+    FileOrCreate: [(s) => s.isFile(), 'a file'],
+    Socket: [(s) => s.isSocket(), 'a socket'],
+    CharDevice: [(s) => s.isCharacterDevice(), 'a character device'],
+    BlockDevice: [(s) => s.isBlockDevice(), 'a block device'],
+  };
+  const check = checks[type];
+  if (type !== '' && !check) throw new Error(`hostPath ${source.path}: unknown type ${type}`);
+  if (!stat) throw new Error(`hostPath type check failed: ${source.path} does not exist`);
+  if (check && !check[0](stat)) throw new Error(`hostPath type check failed: ${source.path} is not ${check[1]}`);
+  return path;
 }
 
 function writeDownwardAPI(
