@@ -91,11 +91,19 @@ export const rule242383 = defineRule({
     const lists = await listInOrder(kinds.map((k) => ctx.objects.list(k.type)));
     const nsLabels = await namespaceLabels(ctx.objects);
     const entries = [apiServerService, ...(ctx.options?.acceptedResources ?? [])];
+    const inSystem = Map.groupBy(
+      lists
+        .flat()
+        .filter(
+          (o) =>
+            SYSTEM_NAMESPACES_242383.includes(o.metadata?.namespace ?? '') &&
+            o.metadata?.labels?.[OPS_POD_ROLE_LABEL] !== OPS_POD_ROLE,
+        ),
+      (o) => o.metadata?.namespace ?? '',
+    );
     const checks: CheckResult[] = [];
     for (const namespace of SYSTEM_NAMESPACES_242383) {
-      const objects: KubeObject[] = lists
-        .flat()
-        .filter((o) => o.metadata?.namespace === namespace && o.metadata.labels?.[OPS_POD_ROLE_LABEL] !== OPS_POD_ROLE);
+      const objects: KubeObject[] = inSystem.get(namespace) ?? [];
       const uids = new Set(objects.map((o) => o.metadata?.uid).filter((uid) => uid !== undefined));
       for (const obj of objects) {
         if (obj.metadata?.ownerReferences?.some((ref) => uids.has(ref.uid))) continue;
