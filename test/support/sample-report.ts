@@ -289,8 +289,9 @@ const pssRules: ReportRule[] = [
   { id: 'PSS-R004', name: 'Seccomp', severity: 'Low', checks: [] },
 ];
 
+/** A fresh copy each call: tests may change it. */
 export function sampleReport(overrides: Partial<Report> = {}): Report {
-  return {
+  return structuredClone({
     time: '2025-03-14T09:26:53.589Z',
     dikiVersion: '0.1.0',
     metadata: { cluster: 'prod-eu1', owner: 'platform-team' },
@@ -317,7 +318,7 @@ export function sampleReport(overrides: Partial<Report> = {}): Report {
       },
     ],
     ...overrides,
-  };
+  });
 }
 
 /** A deep copy, for tests that change a report. */

@@ -187,6 +187,8 @@ function group(diff: ReportDiff): RulesetChanges[] {
   return [...rulesets.values()];
 }
 
+const signed = (sign: string, n: number): string => (n === 0 ? '–' : `${sign}${n.toLocaleString('en')}`);
+
 function changeBadge(change: Change): string {
   return `<span class="badge ${change}"><span class="diff-sign" aria-hidden="true">${change === 'added' ? '+' : '−'}</span>${change === 'added' ? 'Added' : 'Removed'}</span>`;
 }
@@ -216,7 +218,7 @@ export function renderDiffHtml(diff: ReportDiff): string {
     .filter((s) => diff.summary.added[s] > 0 || diff.summary.removed[s] > 0)
     .map(
       (s) =>
-        `<tr><td><span class="dot ${statusClass(s)}"></span>${esc(s)}</td><td>+${diff.summary.added[s].toLocaleString('en')}</td><td>−${diff.summary.removed[s].toLocaleString('en')}</td></tr>`,
+        `<tr><td><span class="dot ${statusClass(s)}"></span>${esc(s)}</td><td>${signed('+', diff.summary.added[s])}</td><td>${signed('−', diff.summary.removed[s])}</td></tr>`,
     )
     .join('');
   const countsTable = rows

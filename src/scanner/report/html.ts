@@ -77,7 +77,7 @@ function ruleItem(rule: ReportRule, id: string): string {
   const checks = sortChecks(rule.checks);
   const body =
     checks.length === 0
-      ? '<p class="empty">No checks at or above the report\'s minimum status.</p>'
+      ? '<p class="empty">No checks at or above the minimum status of the report.</p>'
       : checks
           .map((c) =>
             checkBlock(

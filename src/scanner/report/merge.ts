@@ -222,7 +222,7 @@ export function renderMergedHtml(merged: MergedReport): string {
   });
   const tiles = perReport
     .map(({ id, counts }) => {
-      const worst = ruleWorst(displayOrder.filter((s) => counts[s] > 0).map((status) => ({ status })));
+      const worst = (['Failed', 'Errored', 'Warning', 'Passed'] as const).find((s) => counts[s] > 0);
       const problems = (['Errored', 'Warning'] as const)
         .filter((s) => counts[s] > 0)
         .map((s) => `${counts[s]} ${s.toLowerCase()}`)
@@ -290,19 +290,13 @@ export function renderMergedHtml(merged: MergedReport): string {
     .join('\n');
 
   const meta = merged.reports
-    .map(
-      (r) =>
-        `<div><dt>${esc(r.id)}</dt><dd>${esc(formatTime(r.time))}${
-          r.metadata
-            ? ` · ${esc(
-                Object.entries(r.metadata)
-                  .filter(([k]) => k !== merged.distinctBy)
-                  .map(([k, v]) => `${k}=${metadataValue(v)}`)
-                  .join(', '),
-              )}`
-            : ''
-        }</dd></div>`,
-    )
+    .map((r) => {
+      const extra = Object.entries(r.metadata ?? {})
+        .filter(([k]) => k !== merged.distinctBy)
+        .map(([k, v]) => `${k}=${metadataValue(v)}`)
+        .join(', ');
+      return `<div><dt>${esc(r.id)}</dt><dd>${esc(formatTime(r.time))}${extra ? ` · ${esc(extra)}` : ''}</dd></div>`;
+    })
     .join('');
   const title = `${reportIds.length} ${merged.distinctBy === 'cluster' ? 'clusters' : `reports by ${merged.distinctBy}`}`;
   const body = `<a class="skip-link" href="#rules">Skip to the rules</a>

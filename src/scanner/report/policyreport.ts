@@ -189,7 +189,7 @@ export function policyReports(report: Report): PolicyReportObject[] {
               rule: rule.id,
               category: ruleset.name,
               ...(rule.severity ? { severity: policySeverity[rule.severity] } : {}),
-              timestamp: ts,
+              timestamp: { ...ts },
               result: value,
               scored: value !== 'skip',
               message: check.message,
@@ -212,5 +212,8 @@ export function policyReports(report: Report): PolicyReportObject[] {
 
 /** The report objects as a `v1` List in YAML, ready for `kubectl apply -f`. */
 export function renderPolicyReports(report: Report): string {
-  return stringify({ apiVersion: 'v1', kind: 'List', items: policyReports(report) }, { lineWidth: 0 });
+  return stringify(
+    { apiVersion: 'v1', kind: 'List', items: policyReports(report) },
+    { lineWidth: 0, aliasDuplicateObjects: false },
+  );
 }
