@@ -19,8 +19,10 @@ export interface ExecOptions {
   /** Written to the command's stdin, which is then closed (the close needs v5.channel.k8s.io). */
   stdin?: string | Buffer;
   signal?: AbortSignal;
-  /** Time for the whole command, connection included (default 60 s). */
+  /** Time for the whole command, connection included (default 60 s); then the stream is closed. */
   timeoutMs?: number;
+  /** Subprotocols offered, in order of preference (default EXEC_PROTOCOLS: v5, then v4). */
+  protocols?: readonly string[];
 }
 
 export interface ExecResult {
@@ -42,7 +44,7 @@ const CLOSE = 255;
  * a broken stream, a timeout or an abort throw an Error.
  */
 export async function exec(client: KubeClient, options: ExecOptions): Promise<ExecResult> {
-  const { namespace, pod, container, command, stdin, signal, timeoutMs = 60_000 } = options;
+  const { namespace, pod, container, command, stdin, signal, timeoutMs = 60_000, protocols = EXEC_PROTOCOLS } = options;
   if (command.length === 0) throw new Error('exec needs a command');
   const path = client.path(Resources.pods, { namespace, name: pod, subresource: 'exec' });
   const url = new URL(client.server + path);
@@ -61,7 +63,7 @@ export async function exec(client: KubeClient, options: ExecOptions): Promise<Ex
     const stderr: Buffer[] = [];
     const status: Buffer[] = [];
     let settled = false;
-    const ws = new WebSocket(url, [...EXEC_PROTOCOLS], {
+    const ws = new WebSocket(url, [...protocols], {
       ...tls,
       headers,
       perMessageDeflate: false,

@@ -190,6 +190,25 @@ void test('exec reports output, stdin and non-zero exit codes', async () => {
   assert.equal(missing.exitCode, 127);
 });
 
+void test('exec speaks v4.channel.k8s.io too, and a timed-out command is killed', async () => {
+  const v4 = await exec(client, {
+    namespace: NS,
+    pod: POD,
+    command: ['sh', '-c', 'echo v4; exit 7'],
+    protocols: ['v4.channel.k8s.io'],
+  });
+  assert.deepEqual(v4, { stdout: 'v4\n', stderr: '', exitCode: 7 });
+  await assert.rejects(
+    exec(client, { namespace: NS, pod: POD, command: ['sleep', '77'], timeoutMs: 500 }),
+    /timed out after 500 ms/,
+  );
+  // Closing the stream reaches the kubelet through the API server, which kills the command.
+  await waitFor(
+    'the timed-out command to be killed',
+    async () => (await run(['pgrep', '-f', 'sleep 77'])).exitCode === 1,
+  );
+});
+
 void test('exec into a missing pod is a 404 ApiError', async () => {
   await assert.rejects(
     exec(client, { namespace: NS, pod: 'no-such-pod', command: ['true'] }),
