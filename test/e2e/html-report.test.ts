@@ -63,12 +63,11 @@ async function open(
 }
 
 const rule = (page: Page, id: string) => page.locator(`article.item[data-rule="${id}"]`);
-const visibleRules = (page: Page) =>
-  page
-    .locator('article.item')
-    .evaluateAll((els) =>
-      els.filter((el) => (el as HTMLElement).offsetParent !== null).map((el) => el.getAttribute('data-rule')),
-    );
+// Page-side code as strings: the project's TypeScript has no DOM types.
+const visibleRules = (page: Page): Promise<string[]> =>
+  page.evaluate<string[]>(
+    "[...document.querySelectorAll('article.item')].filter((e) => e.offsetParent !== null).map((e) => e.getAttribute('data-rule'))",
+  );
 /** Waits (the search is debounced) until exactly `expected` rules show, then asserts it. */
 async function expectRules(page: Page, expected: string[]): Promise<void> {
   const deadline = Date.now() + 3000;
@@ -79,8 +78,8 @@ async function expectRules(page: Page, expected: string[]): Promise<void> {
   }
   assert.deepEqual(shown, expected);
 }
-const overflow = (page: Page) =>
-  page.evaluate(() => document.documentElement.scrollWidth - document.documentElement.clientWidth);
+const overflow = (page: Page): Promise<number> =>
+  page.evaluate<number>('document.documentElement.scrollWidth - document.documentElement.clientWidth');
 
 async function screenshot(page: Page, name: string): Promise<void> {
   const path = join(dir, name);
