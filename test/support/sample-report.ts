@@ -313,7 +313,7 @@ export function sampleReport(overrides: Partial<Report> = {}): Report {
             version: 'v0.1.0',
             rules: hardenedRules,
           },
-          { id: 'pod-security-standards', name: 'Pod Security Standards', version: 'v1.0.0', rules: pssRules },
+          { id: 'pod-security-standards', name: 'Pod Security Standards', version: 'v1.36', rules: pssRules },
         ],
       },
     ],

@@ -107,7 +107,12 @@ export function targetTable(rows: TargetRow[]): string {
   const body = rows
     .map((r) => {
       const lead = (r.lead ?? []).map((l) => `<td class="lead">${esc(l.value)}</td>`).join('');
-      const cells = columns.map((c) => `<td>${esc(r.target[c] ?? '')}</td>`).join('');
+      const cells = columns
+        .map((c) => {
+          const v = r.target[c] ?? '';
+          return v.length > 48 ? `<td class="long">${esc(v)}</td>` : `<td>${esc(v)}</td>`;
+        })
+        .join('');
       return `<tr>${lead}${cells}</tr>`;
     })
     .join('');
@@ -322,7 +327,9 @@ section.ruleset>.rs-meta{color:var(--muted);font-size:13px;margin:0 0 12px;displ
 .targets{margin-top:8px;max-height:360px;overflow:auto;border:1px solid var(--line);border-radius:8px;background:var(--panel)}
 .targets table{border-collapse:collapse;width:100%;font-family:var(--mono);font-size:12.5px}
 .targets th{position:sticky;top:0;background:var(--panel-2);text-align:left;font-family:var(--sans);font-size:11px;text-transform:uppercase;letter-spacing:.05em;color:var(--muted);font-weight:600;padding:6px 10px;border-bottom:1px solid var(--line)}
-.targets td{padding:5px 10px;border-bottom:1px solid var(--line);vertical-align:top;overflow-wrap:anywhere;min-width:6ch}
+.targets th,.targets td{white-space:nowrap}
+.targets td{padding:5px 10px;border-bottom:1px solid var(--line);vertical-align:top;overflow-wrap:normal}
+.targets td.long{white-space:normal;overflow-wrap:anywhere;min-width:28ch}
 .targets tr:last-child td{border-bottom:0}
 .targets td.lead{font-family:var(--sans);font-weight:600}
 .empty{padding:14px 16px;color:var(--muted);font-style:italic}
@@ -333,7 +340,7 @@ table.matrix th,table.matrix td{padding:8px 12px;border-bottom:1px solid var(--l
 table.matrix thead th{background:var(--panel-2);font-size:12px;color:var(--muted);font-weight:600}
 table.matrix tbody tr:last-child td,table.matrix tbody tr:last-child th{border-bottom:0}
 table.matrix td .bar{margin:4px 0;min-width:120px}
-.cluster-cells{display:flex;flex-wrap:wrap;gap:6px}
+.cluster-cells{display:flex;flex-wrap:wrap;gap:4px 14px}
 .cluster-cell{display:inline-flex;align-items:center;gap:6px;font-size:12px;color:var(--muted)}
 .cluster-cell .badge{min-width:0}
 .mini{color:var(--faint);font-size:12px}
