@@ -209,6 +209,40 @@ void test('exec speaks v4.channel.k8s.io too, and a timed-out command is killed'
   );
 });
 
+void test('exec in a plain pod runs in its mount namespace with its environment and working dir', async () => {
+  await client.create<V1Pod>(Resources.pods, {
+    metadata: { name: 'plain', namespace: NS },
+    spec: {
+      restartPolicy: 'Never',
+      containers: [
+        {
+          name: 'main',
+          image: 'argus',
+          args: ['debug', 'sleep', '300'],
+          env: [{ name: 'GREETING', value: 'hello' }],
+          workingDir: '/data',
+          volumeMounts: [{ name: 'data', mountPath: '/data' }],
+        },
+      ],
+      volumes: [{ name: 'data', emptyDir: {} }],
+    },
+  });
+  try {
+    await waitFor('pod plain running', async () => {
+      const pod = await client.get<V1Pod>(Resources.pods, 'plain', NS);
+      return pod.status?.phase === 'Running';
+    });
+    const result = await exec(client, {
+      namespace: NS,
+      pod: 'plain',
+      command: ['sh', '-c', 'echo "$GREETING" > file && cat /data/file && pwd'],
+    });
+    assert.deepEqual(result, { stdout: 'hello\n/data\n', stderr: '', exitCode: 0 });
+  } finally {
+    await client.delete(Resources.pods, 'plain', NS, { gracePeriodSeconds: 0 });
+  }
+});
+
 void test('exec into a missing pod is a 404 ApiError', async () => {
   await assert.rejects(
     exec(client, { namespace: NS, pod: 'no-such-pod', command: ['true'] }),
