@@ -2,7 +2,7 @@
 // a WebSocket with the channel protocol v5.channel.k8s.io (falling back to v4.channel.k8s.io), where each
 // binary message starts with its channel (0 stdin, 1 stdout, 2 stderr, 3 status; v5 adds 255 <channel>,
 // which closes a stream) and the status channel carries a metav1.Status: Success, or Failure with reason
-// NonZeroExitCode and a cause ExitCode holding the exit code. See docs/adr/0007-testbed-kubelet-api.md.
+// NonZeroExitCode and a cause ExitCode holding the exit code. See docs/adr/0009-testbed-kubelet-api.md.
 import { WebSocket, type RawData } from 'ws';
 import { ApiError, type KubeClient, type Status } from './client.ts';
 import { Resources } from './resources.ts';

@@ -7,7 +7,7 @@
 // Exec runs the command in the container's mount namespace (and, for hostPID pods, the node's PID
 // namespace) with the container's environment. The Node declares the ExtendWebSocketsToKubelet feature, so
 // kube-apiserver passes WebSocket upgrades straight through instead of translating them to SPDY
-// (docs/adr/0007-testbed-kubelet-api.md); SPDY requests are answered 400.
+// (docs/adr/0009-testbed-kubelet-api.md); SPDY requests are answered 400.
 import { spawn } from 'node:child_process';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { createServer, type Server } from 'node:https';
