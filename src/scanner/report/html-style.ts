@@ -383,6 +383,7 @@ body{font-size:11pt;background:#fff}
 .items,.card,.tile{box-shadow:none}
 .targets{max-height:none;overflow:visible}
 .targets th{position:static}
+.targets th,.targets td{white-space:normal;overflow-wrap:anywhere}
 header.top{border:0;padding-top:0}
 a{color:inherit;text-decoration:none}
 *{-webkit-print-color-adjust:exact;print-color-adjust:exact}

@@ -160,7 +160,7 @@ export function renderHtml(report: Report): string {
       .filter((s) => totals.rules[s] > 0 || ['Failed', 'Errored', 'Warning', 'Passed'].includes(s))
       .map(
         (s) =>
-          `<div class="tile ${statusClass(s)}" data-tile="${esc(s)}"><div class="n">${totals.rules[s].toLocaleString('en')}</div><div class="l">${esc(s)} ${totals.rules[s] === 1 ? 'rule' : 'rules'}</div><div class="s">${plural(totals.findings[s], 'finding')}</div></div>`,
+          `<div class="tile ${statusClass(s)}" data-tile="${esc(s)}"><div class="n">${totals.rules[s].toLocaleString('en')}</div><div class="l">${esc(s)}</div><div class="s">${plural(totals.findings[s], 'finding')}</div></div>`,
       ),
   ].join('');
 
@@ -213,7 +213,7 @@ ${countsTable(byWorst, summary.findings)}
 ${metaList(meta)}
 </div></header>
 <main class="wrap">
-<section aria-labelledby="summary-h"><h2 id="summary-h">Summary</h2>
+<section aria-labelledby="summary-h"><h2 id="summary-h">Summary<span class="sub">rules by their worst result</span></h2>
 <div class="tiles">${tiles}</div>
 <div class="cards">${cards || '<p class="empty">The report has no rulesets.</p>'}</div>
 </section>
