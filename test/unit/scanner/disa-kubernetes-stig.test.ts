@@ -421,7 +421,7 @@ describe('242414 host ports below 1024', () => {
       container: 'main',
       details: 'hostPort: 80',
     });
-    assert.deepEqual(summary(await run(rule242414, [])), ['Passed The cluster has no pods.']);
+    assert.deepEqual(summary(await run(rule242414, [])), ['Passed There are no Pods in the cluster.']);
   });
 });
 

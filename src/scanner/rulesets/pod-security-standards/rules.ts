@@ -4,17 +4,16 @@
 // matches the pod, or, with the ruleset arg `honorEnforceLabels`, when the pod's namespace enforces a Pod
 // Security level below the control's (`pod-security.kubernetes.io/enforce: privileged` for Baseline controls,
 // `privileged` or `baseline` for Restricted ones).
-import type { V1Pod, V1ReplicaSet } from '@kubernetes/client-node';
 import Type, { type Static } from 'typebox';
-import { accepted, failed, passed, skipped, type CheckResult } from '../../engine/result.ts';
+import { failed, passed, skipped, type CheckResult } from '../../engine/result.ts';
 import { defineRule, type Rule } from '../../engine/rule.ts';
-import { Kinds } from '../../objects/kinds.ts';
-import { indexReplicaSets, isOpsPod, namespaceLabels, onePodPerOwner, podTarget } from '../shared/pods.ts';
+import { isOpsPod, NO_PODS, podsToCheck } from '../shared/pods.ts';
 import {
-  AcceptedNamespacedObjectSchema,
-  acceptanceOf,
-  validateAcceptedNamespaced,
   type Acceptance,
+  acceptanceOf,
+  acceptedFinding,
+  AcceptedNamespacedObjectSchema,
+  validateAcceptedNamespaced,
 } from '../shared/selectors.ts';
 import type { Control } from './controls.ts';
 import { ENFORCE_LABEL, LEVELS, type PssLevel, type PssPolicy } from './policy.ts';
@@ -33,7 +32,6 @@ export const RulesetArgsSchema = Type.Object(
 );
 export type RulesetArgs = Static<typeof RulesetArgsSchema>;
 
-export const NO_PODS = 'There are no Pods in the cluster.';
 export const OPS_POD = 'Ops pods of the scanner need host access by design.';
 
 /** The acceptance a namespace's enforce label gives to findings of a control at `level`, if its level is lower. */
@@ -50,11 +48,6 @@ export function enforceLabelAcceptance(
   };
 }
 
-function findingOf(acceptance: Acceptance, target: CheckResult['target']): CheckResult {
-  const message = acceptance.justification?.trim() || 'Pod is accepted to violate this control.';
-  return acceptance.status === 'Passed' ? passed(message, target) : accepted(message, target);
-}
-
 export function pssRule(control: Control, policy: PssPolicy): Rule {
   return defineRule<typeof RuleOptionsSchema, RulesetArgs | undefined>({
     id: control.id,
@@ -63,17 +56,12 @@ export function pssRule(control: Control, policy: PssPolicy): Rule {
     options: RuleOptionsSchema,
     validate: (options, path) => validateAcceptedNamespaced(options.acceptedPods, `${path}.acceptedPods`),
     async run(ctx) {
-      const pods = await ctx.objects.list<V1Pod>(Kinds.pods);
-      if (pods.length === 0) return [passed(NO_PODS)];
-      const [nsLabels, replicaSets] = await Promise.all([
-        namespaceLabels(ctx.objects),
-        ctx.objects.list<V1ReplicaSet>(Kinds.replicaSets),
-      ]);
-      const rsIndex = indexReplicaSets(replicaSets);
+      const scope = await podsToCheck(ctx.objects);
+      if (!scope) return [passed(NO_PODS)];
       const honorEnforceLabels = ctx.rulesetArgs?.honorEnforceLabels === true;
       const results: CheckResult[] = [];
-      for (const pod of onePodPerOwner(pods)) {
-        const target = podTarget(pod, rsIndex);
+      for (const pod of scope.pods) {
+        const target = scope.target(pod);
         if (isOpsPod(pod)) {
           results.push(skipped(OPS_POD, target));
           continue;
@@ -88,13 +76,17 @@ export function pssRule(control: Control, policy: PssPolicy): Rule {
           results.push(passed(control.passed, target));
           continue;
         }
-        const labels = nsLabels.get(pod.metadata?.namespace ?? '');
+        const labels = scope.namespaceLabels(pod);
         const acceptance =
           acceptanceOf(ctx.options?.acceptedPods, pod.metadata?.labels, labels) ??
           (honorEnforceLabels ? enforceLabelAcceptance(labels, control.level) : undefined);
         for (const finding of findings) {
           const findingTarget = { ...target, ...finding.at };
-          results.push(acceptance ? findingOf(acceptance, findingTarget) : failed(finding.message, findingTarget));
+          results.push(
+            acceptance
+              ? acceptedFinding(acceptance, 'Pod is accepted to violate this control.', findingTarget)
+              : failed(finding.message, findingTarget),
+          );
         }
       }
       return results;

@@ -28,6 +28,36 @@ export function onePodPerOwner(pods: V1Pod[]): V1Pod[] {
   return result;
 }
 
+/** What rules that check pod specs report when the cluster has no pods. */
+export const NO_PODS = 'There are no Pods in the cluster.';
+
+/** The pods a pod-spec rule checks, with their targets and namespace labels. */
+export interface PodScope {
+  /** One pod per owner, in list order. */
+  pods: V1Pod[];
+  target(pod: V1Pod): Target;
+  namespaceLabels(pod: V1Pod): Record<string, string>;
+}
+
+/**
+ * The pods a rule that checks pod specs looks at: one per owner, each with a target naming its top-level owner
+ * and the labels of its namespace. Undefined when the cluster has no pods (such rules then pass with NO_PODS).
+ */
+export async function podsToCheck(objects: ObjectSource): Promise<PodScope | undefined> {
+  const pods = await objects.list<V1Pod>(Kinds.pods);
+  if (pods.length === 0) return undefined;
+  const [labels, replicaSets] = await Promise.all([
+    namespaceLabels(objects),
+    objects.list<V1ReplicaSet>(Kinds.replicaSets),
+  ]);
+  const index = indexReplicaSets(replicaSets);
+  return {
+    pods: onePodPerOwner(pods),
+    target: (pod) => podTarget(pod, index),
+    namespaceLabels: (pod) => labels.get(pod.metadata?.namespace ?? '') ?? {},
+  };
+}
+
 /** Index of ReplicaSets by UID, to name a Deployment as the owner of its pods. */
 export type ReplicaSetIndex = Map<string, V1ReplicaSet>;
 

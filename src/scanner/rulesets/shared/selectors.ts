@@ -3,6 +3,7 @@
 // status an accepted finding gets (default Accepted).
 import Type, { type Static } from 'typebox';
 import type { FieldError } from '../../../api/validation.ts';
+import { accepted, passed, type CheckResult, type Target } from '../../engine/result.ts';
 
 const LabelMap = Type.Record(Type.String(), Type.String());
 
@@ -142,4 +143,13 @@ export function clusterAcceptanceOf(
     if (matches) return { justification: e.justification, status: e.status ?? 'Accepted' };
   }
   return undefined;
+}
+
+/**
+ * The check for a finding an acceptance covers: its justification (or `fallback`) as message, with the status
+ * the acceptance asks for (Accepted unless it says Passed).
+ */
+export function acceptedFinding(acceptance: Acceptance, fallback: string, target?: Target): CheckResult {
+  const message = acceptance.justification?.trim() || fallback;
+  return acceptance.status === 'Passed' ? passed(message, target) : accepted(message, target);
 }

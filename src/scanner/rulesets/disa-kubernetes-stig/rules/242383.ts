@@ -7,9 +7,14 @@ import { defineRule } from '../../../engine/rule.ts';
 import { failed, type CheckResult } from '../../../engine/result.ts';
 import { Kinds } from '../../../objects/kinds.ts';
 import { namespaceLabels, OPS_POD_ROLE, OPS_POD_ROLE_LABEL } from '../../shared/pods.ts';
-import { AcceptedNamespacedObjectSchema, acceptanceOf, validateAcceptedNamespaced } from '../../shared/selectors.ts';
+import {
+  acceptanceOf,
+  acceptedFinding,
+  AcceptedNamespacedObjectSchema,
+  validateAcceptedNamespaced,
+} from '../../shared/selectors.ts';
 import Type, { type Static } from 'typebox';
-import { acceptedCheck, listInOrder } from './common.ts';
+import { listInOrder } from './common.ts';
 
 export const SYSTEM_NAMESPACES_242383 = ['default', 'kube-public', 'kube-node-lease'];
 
@@ -118,7 +123,7 @@ export const rule242383 = defineRule({
         );
         checks.push(
           acceptance
-            ? acceptedCheck(
+            ? acceptedFinding(
                 acceptance,
                 acceptance.status === 'Passed'
                   ? 'System resource in a system namespace.'

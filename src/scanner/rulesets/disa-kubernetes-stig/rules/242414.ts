@@ -1,14 +1,16 @@
 // 242414: user pods do not bind host ports below 1024 (privileged ports). One pod per owner is checked; an
 // `acceptedPods` entry accepts listed ports for the pods it selects.
-import type { V1Pod, V1ReplicaSet } from '@kubernetes/client-node';
 import Type, { type Static } from 'typebox';
 import type { FieldError } from '../../../../api/validation.ts';
 import { defineRule } from '../../../engine/rule.ts';
 import { failed, passed, type CheckResult } from '../../../engine/result.ts';
-import { Kinds } from '../../../objects/kinds.ts';
-import { indexReplicaSets, namespaceLabels, onePodPerOwner, podTarget } from '../../shared/pods.ts';
-import { AcceptedNamespacedObjectSchema, acceptanceOf, validateAcceptedNamespaced } from '../../shared/selectors.ts';
-import { acceptedCheck } from './common.ts';
+import { NO_PODS, podsToCheck } from '../../shared/pods.ts';
+import {
+  acceptanceOf,
+  acceptedFinding,
+  AcceptedNamespacedObjectSchema,
+  validateAcceptedNamespaced,
+} from '../../shared/selectors.ts';
 
 const AcceptedPodPortsSchema = Type.Object(
   {
@@ -45,13 +47,11 @@ export const rule242414 = defineRule({
   options: Options,
   validate: validateOptions,
   async run(ctx) {
-    const pods = await ctx.objects.list<V1Pod>(Kinds.pods);
-    if (pods.length === 0) return [passed('The cluster has no pods.')];
-    const nsLabels = await namespaceLabels(ctx.objects);
-    const replicaSets = indexReplicaSets(await ctx.objects.list<V1ReplicaSet>(Kinds.replicaSets));
+    const scope = await podsToCheck(ctx.objects);
+    if (!scope) return [passed(NO_PODS)];
     const checks: CheckResult[] = [];
-    for (const pod of onePodPerOwner(pods)) {
-      const target = podTarget(pod, replicaSets);
+    for (const pod of scope.pods) {
+      const target = scope.target(pod);
       const findings: CheckResult[] = [];
       for (const container of [...(pod.spec?.containers ?? []), ...(pod.spec?.initContainers ?? [])]) {
         for (const port of container.ports ?? []) {
@@ -59,13 +59,11 @@ export const rule242414 = defineRule({
           if (hostPort === 0 || hostPort >= PRIVILEGED_PORT_LIMIT) continue;
           const portTarget = { ...target, container: container.name, details: `hostPort: ${hostPort}` };
           const entry = (ctx.options?.acceptedPods ?? []).find(
-            (e) =>
-              e.ports.includes(hostPort) &&
-              acceptanceOf([e], pod.metadata?.labels, nsLabels.get(pod.metadata?.namespace ?? '')),
+            (e) => e.ports.includes(hostPort) && acceptanceOf([e], pod.metadata?.labels, scope.namespaceLabels(pod)),
           );
           findings.push(
             entry
-              ? acceptedCheck(
+              ? acceptedFinding(
                   { justification: entry.justification, status: 'Accepted' },
                   'Host port below 1024 is accepted for this pod.',
                   portTarget,

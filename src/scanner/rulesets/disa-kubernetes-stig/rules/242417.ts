@@ -7,8 +7,12 @@ import { defineRule } from '../../../engine/rule.ts';
 import { failed, passed, type CheckResult } from '../../../engine/result.ts';
 import { Kinds } from '../../../objects/kinds.ts';
 import { indexReplicaSets, isOpsPod, namespaceLabels, onePodPerOwner, podTarget } from '../../shared/pods.ts';
-import { AcceptedNamespacedObjectSchema, acceptanceOf, validateAcceptedNamespaced } from '../../shared/selectors.ts';
-import { acceptedCheck } from './common.ts';
+import {
+  acceptanceOf,
+  acceptedFinding,
+  AcceptedNamespacedObjectSchema,
+  validateAcceptedNamespaced,
+} from '../../shared/selectors.ts';
 
 export const SYSTEM_NAMESPACES_242417 = ['kube-system', 'kube-public', 'kube-node-lease'];
 
@@ -37,7 +41,7 @@ export const rule242417 = defineRule({
         nsLabels.get(pod.metadata?.namespace ?? ''),
       );
       if (!acceptance) return failed('User pod found in a system namespace.', target);
-      return acceptedCheck(
+      return acceptedFinding(
         acceptance,
         acceptance.status === 'Passed'
           ? 'System pod in a system namespace.'

@@ -1,15 +1,7 @@
-// Helpers the DISA STIG rules share: the check an acceptance turns a finding into, and the label selector of
-// the kube-proxy pods that several rules look at.
+// Helpers the DISA STIG rules share: the label selector of the kube-proxy pods that several rules look at.
 import Type, { type Static } from 'typebox';
 import type { FieldError } from '../../../../api/validation.ts';
-import { accepted, passed, type CheckResult, type Target } from '../../../engine/result.ts';
-import { LabelSelectorSchema, matchesLabels, matchesSelector, type Acceptance } from '../../shared/selectors.ts';
-
-/** The check for a finding an acceptance covers: its justification (or `fallback`), with the status it asks for. */
-export function acceptedCheck(acceptance: Acceptance, fallback: string, target: Target): CheckResult {
-  const message = acceptance.justification?.trim() || fallback;
-  return acceptance.status === 'Passed' ? passed(message, target) : accepted(message, target);
-}
+import { LabelSelectorSchema, matchesLabels, matchesSelector } from '../../shared/selectors.ts';
 
 /** Selects cluster-wide objects (kube-proxy pods) by a label selector or, deprecated, exact labels. */
 export const ObjectSelectorSchema = Type.Object(

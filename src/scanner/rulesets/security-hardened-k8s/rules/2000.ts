@@ -11,8 +11,12 @@ import { failed, passed, warning, type CheckResult, type Target } from '../../..
 import { Kinds } from '../../../objects/kinds.ts';
 import { ObjectReadError } from '../../../objects/source.ts';
 import { sleep } from '../../../../util/time.ts';
-import { AcceptedClusterObjectSchema, clusterAcceptanceOf, validateAcceptedCluster } from '../../shared/selectors.ts';
-import { acceptedFinding } from './common.ts';
+import {
+  AcceptedClusterObjectSchema,
+  acceptedFinding,
+  clusterAcceptanceOf,
+  validateAcceptedCluster,
+} from '../../shared/selectors.ts';
 
 const AcceptedNamespaceSchema = Type.Object(
   {

@@ -1,14 +1,17 @@
 // 2001: no container (regular or init) may escalate privileges. A container can when its security context is
 // missing, leaves allowPrivilegeEscalation unset (the kernel default is to allow it) or true, runs privileged,
 // or adds the SYS_ADMIN capability. One pod per owner is checked; the scanner's ops pods are skipped.
-import type { V1Container, V1Pod, V1ReplicaSet } from '@kubernetes/client-node';
+import type { V1Container } from '@kubernetes/client-node';
 import Type from 'typebox';
 import { defineRule } from '../../../engine/rule.ts';
 import { failed, passed, skipped, type CheckResult } from '../../../engine/result.ts';
-import { Kinds } from '../../../objects/kinds.ts';
-import { indexReplicaSets, isOpsPod, namespaceLabels, onePodPerOwner, podTarget } from '../../shared/pods.ts';
-import { AcceptedNamespacedObjectSchema, acceptanceOf, validateAcceptedNamespaced } from '../../shared/selectors.ts';
-import { acceptedFinding, NO_PODS } from './common.ts';
+import { isOpsPod, NO_PODS, podsToCheck } from '../../shared/pods.ts';
+import {
+  acceptanceOf,
+  acceptedFinding,
+  AcceptedNamespacedObjectSchema,
+  validateAcceptedNamespaced,
+} from '../../shared/selectors.ts';
 
 const Options = Type.Object(
   { acceptedPods: Type.Optional(Type.Array(AcceptedNamespacedObjectSchema)) },
@@ -32,16 +35,11 @@ export const rule2001 = defineRule({
   options: Options,
   validate: (options, path) => validateAcceptedNamespaced(options.acceptedPods, `${path}.acceptedPods`),
   async run(ctx) {
-    const pods = await ctx.objects.list<V1Pod>(Kinds.pods);
-    if (pods.length === 0) return [passed(NO_PODS)];
-    const [nsLabels, replicaSets] = await Promise.all([
-      namespaceLabels(ctx.objects),
-      ctx.objects.list<V1ReplicaSet>(Kinds.replicaSets),
-    ]);
-    const rsIndex = indexReplicaSets(replicaSets);
+    const scope = await podsToCheck(ctx.objects);
+    if (!scope) return [passed(NO_PODS)];
     const results: CheckResult[] = [];
-    for (const pod of onePodPerOwner(pods)) {
-      const target = podTarget(pod, rsIndex);
+    for (const pod of scope.pods) {
+      const target = scope.target(pod);
       if (isOpsPod(pod)) {
         results.push(skipped('Ops pods of the scanner run privileged by design.', target));
         continue;
@@ -53,11 +51,7 @@ export const rule2001 = defineRule({
         results.push(passed('No container of the pod can escalate privileges.', target));
         continue;
       }
-      const acceptance = acceptanceOf(
-        ctx.options?.acceptedPods,
-        pod.metadata?.labels,
-        nsLabels.get(pod.metadata?.namespace ?? ''),
-      );
+      const acceptance = acceptanceOf(ctx.options?.acceptedPods, pod.metadata?.labels, scope.namespaceLabels(pod));
       for (const container of escalating) {
         const containerTarget = { ...target, container: container.name };
         results.push(

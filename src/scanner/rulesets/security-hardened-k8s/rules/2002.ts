@@ -6,8 +6,12 @@ import Type from 'typebox';
 import { defineRule } from '../../../engine/rule.ts';
 import { failed, passed, type CheckResult } from '../../../engine/result.ts';
 import { Kinds } from '../../../objects/kinds.ts';
-import { AcceptedClusterObjectSchema, clusterAcceptanceOf, validateAcceptedCluster } from '../../shared/selectors.ts';
-import { acceptedFinding } from './common.ts';
+import {
+  AcceptedClusterObjectSchema,
+  acceptedFinding,
+  clusterAcceptanceOf,
+  validateAcceptedCluster,
+} from '../../shared/selectors.ts';
 
 const Options = Type.Object(
   { acceptedStorageClasses: Type.Optional(Type.Array(AcceptedClusterObjectSchema)) },

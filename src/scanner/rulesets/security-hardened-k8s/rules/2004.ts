@@ -5,8 +5,12 @@ import { defineRule } from '../../../engine/rule.ts';
 import { failed, passed, type CheckResult } from '../../../engine/result.ts';
 import { Kinds } from '../../../objects/kinds.ts';
 import { namespaceLabels } from '../../shared/pods.ts';
-import { AcceptedNamespacedObjectSchema, acceptanceOf, validateAcceptedNamespaced } from '../../shared/selectors.ts';
-import { acceptedFinding } from './common.ts';
+import {
+  acceptanceOf,
+  acceptedFinding,
+  AcceptedNamespacedObjectSchema,
+  validateAcceptedNamespaced,
+} from '../../shared/selectors.ts';
 
 const Options = Type.Object(
   { acceptedServices: Type.Optional(Type.Array(AcceptedNamespacedObjectSchema)) },

@@ -1,13 +1,11 @@
 // 2005: container images come from trusted places: the image each container actually runs (the image ID in
 // its status, which pins the digest) starts with one of the `allowedImages` prefixes. Regular and init
 // containers of one pod per owner are checked. Without allowed prefixes the rule fails outright.
-import type { V1ContainerStatus, V1Pod, V1ReplicaSet } from '@kubernetes/client-node';
+import type { V1ContainerStatus } from '@kubernetes/client-node';
 import Type from 'typebox';
 import { defineRule } from '../../../engine/rule.ts';
 import { errored, failed, passed, warning, type CheckResult } from '../../../engine/result.ts';
-import { Kinds } from '../../../objects/kinds.ts';
-import { indexReplicaSets, onePodPerOwner, podTarget } from '../../shared/pods.ts';
-import { NO_PODS } from './common.ts';
+import { NO_PODS, podsToCheck } from '../../shared/pods.ts';
 
 const Options = Type.Object(
   {
@@ -26,12 +24,11 @@ export const rule2005 = defineRule({
   async run(ctx) {
     const prefixes = ctx.options?.allowedImages.map((a) => a.prefix);
     if (!prefixes) return [failed('No trusted image prefixes are configured (rule option allowedImages).')];
-    const pods = await ctx.objects.list<V1Pod>(Kinds.pods);
-    if (pods.length === 0) return [passed(NO_PODS)];
-    const rsIndex = indexReplicaSets(await ctx.objects.list<V1ReplicaSet>(Kinds.replicaSets));
+    const scope = await podsToCheck(ctx.objects);
+    if (!scope) return [passed(NO_PODS)];
     const results: CheckResult[] = [];
-    for (const pod of onePodPerOwner(pods)) {
-      const target = podTarget(pod, rsIndex);
+    for (const pod of scope.pods) {
+      const target = scope.target(pod);
       const statuses: V1ContainerStatus[] = [
         ...(pod.status?.containerStatuses ?? []),
         ...(pod.status?.initContainerStatuses ?? []),

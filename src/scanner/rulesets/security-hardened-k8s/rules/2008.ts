@@ -1,18 +1,11 @@
 // 2008: pods do not mount host directories (hostPath volumes). One pod per owner is checked; the scanner's ops
 // pods, which need the host, are skipped.
-import type { V1Pod, V1ReplicaSet } from '@kubernetes/client-node';
 import Type from 'typebox';
 import { defineRule } from '../../../engine/rule.ts';
 import { failed, passed, skipped, type CheckResult } from '../../../engine/result.ts';
-import { Kinds } from '../../../objects/kinds.ts';
-import { indexReplicaSets, isOpsPod, namespaceLabels, onePodPerOwner, podTarget } from '../../shared/pods.ts';
-import {
-  acceptedFinding,
-  AcceptedPodVolumesSchema,
-  NO_PODS,
-  validateAcceptedPodVolumes,
-  volumeAcceptanceOf,
-} from './common.ts';
+import { isOpsPod, NO_PODS, podsToCheck } from '../../shared/pods.ts';
+import { AcceptedPodVolumesSchema, validateAcceptedPodVolumes, volumeAcceptanceOf } from './common.ts';
+import { acceptedFinding } from '../../shared/selectors.ts';
 
 const Options = Type.Object(
   { acceptedPods: Type.Optional(Type.Array(AcceptedPodVolumesSchema)) },
@@ -26,16 +19,11 @@ export const rule2008 = defineRule({
   options: Options,
   validate: (options, path) => validateAcceptedPodVolumes(options.acceptedPods, `${path}.acceptedPods`),
   async run(ctx) {
-    const pods = await ctx.objects.list<V1Pod>(Kinds.pods);
-    if (pods.length === 0) return [passed(NO_PODS)];
-    const [nsLabels, replicaSets] = await Promise.all([
-      namespaceLabels(ctx.objects),
-      ctx.objects.list<V1ReplicaSet>(Kinds.replicaSets),
-    ]);
-    const rsIndex = indexReplicaSets(replicaSets);
+    const scope = await podsToCheck(ctx.objects);
+    if (!scope) return [passed(NO_PODS)];
     const results: CheckResult[] = [];
-    for (const pod of onePodPerOwner(pods)) {
-      const target = podTarget(pod, rsIndex);
+    for (const pod of scope.pods) {
+      const target = scope.target(pod);
       if (isOpsPod(pod)) {
         results.push(skipped('Ops pods of the scanner mount host directories by design.', target));
         continue;
@@ -50,7 +38,7 @@ export const rule2008 = defineRule({
         const acceptance = volumeAcceptanceOf(
           ctx.options?.acceptedPods,
           pod.metadata?.labels,
-          nsLabels.get(pod.metadata?.namespace ?? ''),
+          scope.namespaceLabels(pod),
           volume.name,
         );
         results.push(

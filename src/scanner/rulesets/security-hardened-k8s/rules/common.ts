@@ -1,26 +1,12 @@
-// Helpers the security-hardened-k8s rules share: turning an acceptance into a check, per-volume acceptances of
-// pods (2003, 2008) and the scanner's own ops pods.
+// Helpers the security-hardened-k8s rules share: per-volume acceptances of pods (2003, 2008).
 import Type, { type Static } from 'typebox';
 import type { FieldError } from '../../../../api/validation.ts';
-import { accepted, passed, type CheckResult, type Target } from '../../../engine/result.ts';
 import {
   AcceptedNamespacedObjectSchema,
   acceptanceOf,
   validateAcceptedNamespaced,
   type Acceptance,
 } from '../../shared/selectors.ts';
-
-/**
- * The check for a finding an acceptance covers: its justification (or `fallback`) as message, with the status
- * the acceptance asks for (Accepted unless it says Passed).
- */
-export function acceptedFinding(acceptance: Acceptance, fallback: string, target: Target): CheckResult {
-  const message = acceptance.justification?.trim() || fallback;
-  return acceptance.status === 'Passed' ? passed(message, target) : accepted(message, target);
-}
-
-/** Checked when a rule that looks at every pod finds none. */
-export const NO_PODS = 'There are no Pods in the cluster.';
 
 /** An `acceptedPods` entry that names the pod volumes it accepts; `*` in a name matches any characters. */
 export const AcceptedPodVolumesSchema = Type.Object(

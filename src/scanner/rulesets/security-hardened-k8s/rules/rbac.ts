@@ -8,15 +8,15 @@ import { failed, passed, type CheckResult, type Severity } from '../../../engine
 import { Kinds } from '../../../objects/kinds.ts';
 import { namespaceLabels } from '../../shared/pods.ts';
 import {
-  AcceptedClusterObjectSchema,
-  AcceptedNamespacedObjectSchema,
+  type Acceptance,
   acceptanceOf,
+  AcceptedClusterObjectSchema,
+  acceptedFinding,
+  AcceptedNamespacedObjectSchema,
   clusterAcceptanceOf,
   validateAcceptedCluster,
   validateAcceptedNamespaced,
-  type Acceptance,
 } from '../../shared/selectors.ts';
-import { acceptedFinding } from './common.ts';
 
 const Options = Type.Object(
   {
