@@ -1,0 +1,244 @@
+// The SQL of the reports store, for both dialects: the versioned schema migrations and the list query, which
+// executes label and field selectors on indexes. Placeholders are `?` in both; the PostgreSQL driver numbers
+// them. Everything here is pure (unit-tested without a database).
+import type { FieldRequirement, LabelRequirement } from './types.ts';
+
+export type Dialect = 'sqlite' | 'postgres';
+
+export interface Migration {
+  version: number;
+  name: string;
+  statements: (dialect: Dialect) => string[];
+}
+
+/**
+ * Tables:
+ *   schema_migrations(version, name, applied_at)      which migrations ran
+ *   meta(key, value)                                  `cluster`: the cluster name for the views
+ *   state(id = 1, rv)                                 the one resourceVersion counter
+ *   compaction(id = 1, compacted_rv)                  change-log rows up to here are gone
+ *   resource_types(id, api_group, resource, kind)     one row per served type
+ *   objects(id, type_id, namespace, name, uid, rv, object)        the current objects (JSON text)
+ *   labels(object_id, type_id, namespace, name, key, value)       one row per label, for selectors
+ *   fields(object_id, type_id, namespace, name, field, value)     one row per non-empty selectable field
+ *   results(object_id, idx, resource_idx, policy, ...)            one row per report result and resource
+ *   changes(rv, type_id, namespace, name, event, object, prev_object, created_at)   the change log
+ * Views: report_results (docs/reports-sql.md).
+ */
+export const migrations: Migration[] = [
+  {
+    version: 1,
+    name: 'objects, labels, fields, results, change log, report_results view',
+    statements: (d) => {
+      const text = d === 'postgres' ? 'TEXT COLLATE "C"' : 'TEXT';
+      const big = d === 'postgres' ? 'BIGINT' : 'INTEGER';
+      const id = d === 'postgres' ? 'BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY' : 'INTEGER PRIMARY KEY';
+      const bool = d === 'postgres' ? 'BOOLEAN' : 'INTEGER';
+      return [
+        `CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)`,
+        `CREATE TABLE state (id INTEGER PRIMARY KEY CHECK (id = 1), rv ${big} NOT NULL)`,
+        `INSERT INTO state (id, rv) VALUES (1, 0)`,
+        `CREATE TABLE compaction (id INTEGER PRIMARY KEY CHECK (id = 1), compacted_rv ${big} NOT NULL)`,
+        `INSERT INTO compaction (id, compacted_rv) VALUES (1, 0)`,
+        `CREATE TABLE resource_types (id ${d === 'postgres' ? 'INTEGER GENERATED ALWAYS AS IDENTITY PRIMARY KEY' : 'INTEGER PRIMARY KEY'},
+           api_group ${text} NOT NULL, resource ${text} NOT NULL, kind ${text} NOT NULL, UNIQUE (api_group, resource))`,
+        `CREATE TABLE objects (id ${id}, type_id INTEGER NOT NULL REFERENCES resource_types (id),
+           namespace ${text} NOT NULL, name ${text} NOT NULL, uid ${text} NOT NULL, rv ${big} NOT NULL,
+           object TEXT NOT NULL, UNIQUE (type_id, namespace, name))`,
+        `CREATE INDEX objects_by_name ON objects (type_id, name)`,
+        `CREATE TABLE labels (object_id ${big} NOT NULL REFERENCES objects (id) ON DELETE CASCADE,
+           type_id INTEGER NOT NULL, namespace ${text} NOT NULL, name ${text} NOT NULL,
+           key ${text} NOT NULL, value ${text} NOT NULL, PRIMARY KEY (object_id, key))`,
+        `CREATE INDEX labels_by_value ON labels (type_id, key, value, namespace, name)`,
+        `CREATE TABLE fields (object_id ${big} NOT NULL REFERENCES objects (id) ON DELETE CASCADE,
+           type_id INTEGER NOT NULL, namespace ${text} NOT NULL, name ${text} NOT NULL,
+           field ${text} NOT NULL, value ${text} NOT NULL, PRIMARY KEY (object_id, field))`,
+        `CREATE INDEX fields_by_value ON fields (type_id, field, value, namespace, name)`,
+        `CREATE TABLE results (object_id ${big} NOT NULL REFERENCES objects (id) ON DELETE CASCADE,
+           idx INTEGER NOT NULL, resource_idx INTEGER NOT NULL, policy ${text} NOT NULL, rule ${text},
+           category ${text}, severity ${text}, result ${text}, source ${text}, scored ${bool}, message TEXT,
+           found_at TEXT, resource_api_version ${text}, resource_kind ${text}, resource_namespace ${text},
+           resource_name ${text}, resource_uid ${text}, resource ${text},
+           PRIMARY KEY (object_id, idx, resource_idx))`,
+        `CREATE INDEX results_by_outcome ON results (result, severity)`,
+        `CREATE INDEX results_by_policy ON results (policy, rule)`,
+        `CREATE TABLE changes (rv ${big} PRIMARY KEY, type_id INTEGER NOT NULL, namespace ${text} NOT NULL,
+           name ${text} NOT NULL, event TEXT NOT NULL, object TEXT NOT NULL, prev_object TEXT,
+           created_at ${big} NOT NULL)`,
+        `CREATE INDEX changes_by_type ON changes (type_id, rv)`,
+        `CREATE INDEX changes_by_time ON changes (created_at)`,
+        `CREATE VIEW report_results AS
+           SELECT m.value AS cluster, t.api_group, t.kind AS report_kind, o.namespace, o.name AS report,
+             r.idx AS result_index, r.policy, r.rule, r.category, r.severity, r.result, r.resource,
+             r.resource_api_version, r.resource_kind, r.resource_namespace, r.resource_name, r.resource_uid,
+             r.source, r.scored, r.message, r.found_at
+           FROM results r
+           JOIN objects o ON o.id = r.object_id
+           JOIN resource_types t ON t.id = o.type_id
+           LEFT JOIN meta m ON m.key = 'cluster'`,
+      ];
+    },
+  },
+];
+
+// --- List queries --------------------------------------------------------------------------------------------
+
+export interface ListQuery {
+  typeId: number;
+  /** Only this namespace. */
+  namespace?: string;
+  /** Only keys after this one, in (namespace, name) order. */
+  after?: { namespace: string; name: string };
+  /** Only objects whose current rv is at most this (snapshot reads; see engine.ts). */
+  maxRv?: number;
+  labels: readonly LabelRequirement[];
+  fields: readonly FieldRequirement[];
+  limit?: number;
+}
+
+export interface Sql {
+  sql: string;
+  params: unknown[];
+}
+
+/** Field requirements on metadata.* become column conditions; these are the other, indexed ones. */
+const isMetadataField = (field: string): boolean => field === 'metadata.name' || field === 'metadata.namespace';
+
+type Driver =
+  | { table: 'objects' }
+  | { table: 'labels'; requirement: LabelRequirement }
+  | { table: 'fields'; requirement: FieldRequirement };
+
+/**
+ * Which index drives the query: a positive requirement on a label or field (so the cost follows the matches,
+ * not the total), or the objects table itself (no positive requirement, or an exact name).
+ */
+export function chooseDriver(q: Pick<ListQuery, 'labels' | 'fields'>): Driver {
+  if (q.fields.some((f) => f.field === 'metadata.name' && f.operator === '=')) return { table: 'objects' };
+  const field = q.fields.find((f) => !isMetadataField(f.field) && f.operator === '=' && f.value !== '');
+  if (field) return { table: 'fields', requirement: field };
+  for (const op of ['=', 'in', 'exists', '>', '<'] as const) {
+    const label = q.labels.find((l) => l.operator === op);
+    if (label) return { table: 'labels', requirement: label };
+  }
+  return { table: 'objects' };
+}
+
+/** `integer value > n` (or `<`) on a label value that may not be an integer, in each dialect. */
+function numericCompare(d: Dialect, column: string, op: '>' | '<'): string {
+  if (d === 'postgres') {
+    return `(CASE WHEN ${column} ~ '^-{0,1}[0-9]{1,18}$' THEN CAST(${column} AS BIGINT) ${op} ? ELSE FALSE END)`;
+  }
+  return (
+    `((${column} GLOB '[0-9]*' AND ${column} NOT GLOB '*[^0-9]*') OR ` +
+    `(${column} GLOB '-[0-9]*' AND substr(${column}, 2) NOT GLOB '*[^0-9]*')) AND CAST(${column} AS INTEGER) ${op} ?`
+  );
+}
+
+/** The condition of one label requirement on the side table alias `l` (without the object join). */
+function labelCondition(d: Dialect, r: LabelRequirement, alias: string): Sql {
+  switch (r.operator) {
+    case '=':
+    case '!=':
+      return { sql: `${alias}.key = ? AND ${alias}.value = ?`, params: [r.key, r.values[0]] };
+    case 'in':
+    case 'notin':
+      return {
+        sql: `${alias}.key = ? AND ${alias}.value IN (${r.values.map(() => '?').join(', ')})`,
+        params: [r.key, ...r.values],
+      };
+    case 'exists':
+    case '!exists':
+      return { sql: `${alias}.key = ?`, params: [r.key] };
+    case '>':
+    case '<':
+      return {
+        sql: `${alias}.key = ? AND ${numericCompare(d, `${alias}.value`, r.operator)}`,
+        params: [r.key, Number(r.values[0])],
+      };
+  }
+}
+
+const negative = (r: LabelRequirement): boolean =>
+  r.operator === '!=' || r.operator === 'notin' || r.operator === '!exists';
+
+/**
+ * SELECT namespace, name, rv, object of the objects that match, in (namespace, name) order. The driving
+ * table (chooseDriver) is scanned on its (type, key, value, namespace, name) index, every other requirement
+ * is an indexed EXISTS / NOT EXISTS probe per candidate row.
+ */
+export function buildListQuery(d: Dialect, q: ListQuery): Sql {
+  const params: unknown[] = [];
+  const where: string[] = [];
+  const driver = chooseDriver(q);
+  let from: string;
+  let keyAlias: string;
+  if (driver.table === 'objects') {
+    from = 'objects o';
+    keyAlias = 'o';
+    where.push('o.type_id = ?');
+    params.push(q.typeId);
+  } else {
+    // SQLite plans joins in FROM order with CROSS JOIN; PostgreSQL picks the index on its own.
+    from = `${driver.table} d ${d === 'sqlite' ? 'CROSS JOIN' : 'JOIN'} objects o ON o.id = d.object_id`;
+    keyAlias = 'd';
+    where.push('d.type_id = ?');
+    params.push(q.typeId);
+    if (driver.table === 'labels') {
+      const c = labelCondition(d, driver.requirement, 'd');
+      where.push(c.sql);
+      params.push(...c.params);
+    } else {
+      where.push('d.field = ? AND d.value = ?');
+      params.push(driver.requirement.field, driver.requirement.value);
+    }
+  }
+  if (q.namespace !== undefined) {
+    where.push(`${keyAlias}.namespace = ?`);
+    params.push(q.namespace);
+  }
+  if (q.after) {
+    where.push(`(${keyAlias}.namespace, ${keyAlias}.name) > (?, ?)`);
+    params.push(q.after.namespace, q.after.name);
+  }
+  if (q.maxRv !== undefined) {
+    where.push('o.rv <= ?');
+    params.push(q.maxRv);
+  }
+  for (const r of q.labels) {
+    if (driver.table === 'labels' && r === driver.requirement) continue;
+    const c = labelCondition(d, r, 'l');
+    where.push(
+      `${negative(r) ? 'NOT EXISTS' : 'EXISTS'} (SELECT 1 FROM labels l WHERE l.object_id = o.id AND ${c.sql})`,
+    );
+    params.push(...c.params);
+  }
+  for (const f of q.fields) {
+    if (driver.table === 'fields' && f === driver.requirement) continue;
+    if (isMetadataField(f.field)) {
+      const column = f.field === 'metadata.name' ? 'o.name' : 'o.namespace';
+      where.push(`${column} ${f.operator === '=' ? '=' : '<>'} ?`);
+      params.push(f.value);
+      continue;
+    }
+    // Only non-empty values are stored: `f=` means the field is absent, `f!=` that it is present.
+    const exists = f.value === '' ? f.operator === '!=' : f.operator === '=';
+    const cond = f.value === '' ? 'f.field = ?' : 'f.field = ? AND f.value = ?';
+    where.push(`${exists ? 'EXISTS' : 'NOT EXISTS'} (SELECT 1 FROM fields f WHERE f.object_id = o.id AND ${cond})`);
+    params.push(f.field, ...(f.value === '' ? [] : [f.value]));
+  }
+  let sql =
+    `SELECT o.namespace, o.name, o.rv, o.object FROM ${from} WHERE ${where.join(' AND ')} ` +
+    `ORDER BY ${keyAlias}.namespace, ${keyAlias}.name`;
+  if (q.limit !== undefined) {
+    sql += ' LIMIT ?';
+    params.push(q.limit);
+  }
+  return { sql, params };
+}
+
+/** `?` placeholders numbered `$1`, `$2`, ... for PostgreSQL (the SQL here has no `?` inside literals). */
+export function numberPlaceholders(sql: string): string {
+  let n = 0;
+  return sql.replace(/\?/g, () => `$${++n}`);
+}
