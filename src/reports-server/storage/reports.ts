@@ -28,11 +28,12 @@ function resourceText(ref: Ref): string | null {
 /** One row per result and resource it names (a result without resources gets one row, about the scope). */
 export function reportResultRows(object: KubeObject): ResultRow[] {
   const results = Array.isArray(object.results) ? (object.results as Record<string, unknown>[]) : [];
-  const scope = (object.scope ?? undefined);
+  const scope = object.scope ?? undefined;
   const reportSource = text(object.source);
   const rows: ResultRow[] = [];
   results.forEach((r, index) => {
-    const resources = Array.isArray(r.resources) && r.resources.length ? (r.resources as Ref[]) : [scope ?? {}];
+    const fallback: Ref = scope ?? {};
+    const resources: Ref[] = Array.isArray(r.resources) && r.resources.length ? (r.resources as Ref[]) : [fallback];
     resources.forEach((ref, resourceIndex) => {
       rows.push({
         index,

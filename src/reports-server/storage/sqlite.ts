@@ -5,7 +5,7 @@
 import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { DatabaseSync, type SQLInputValue, type StatementSync } from 'node:sqlite';
-import type { Driver, Row, Tx } from './driver.ts';
+import type { Driver, Tx } from './driver.ts';
 import { Engine } from './engine.ts';
 import { StorageError, unavailable } from './errors.ts';
 import { reportResources } from './reports.ts';
