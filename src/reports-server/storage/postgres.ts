@@ -138,6 +138,11 @@ export class PostgresDriver implements Driver {
       query: async (sql, params = []) => (await client.query<Row>(this.text(sql), params as unknown[])).rows,
     };
     let broken: Error | undefined;
+    // A checked-out client has no error listener of the pool's: a dropped connection would crash the process.
+    const onError = (err: Error): void => {
+      broken = err;
+    };
+    client.on('error', onError);
     try {
       for (const statement of begin) await client.query(statement);
       const result = await fn(tx);
@@ -148,6 +153,7 @@ export class PostgresDriver implements Driver {
       else await client.query('ROLLBACK').catch((e: unknown) => (broken = e as Error));
       throw wrap(err);
     } finally {
+      client.removeListener('error', onError);
       client.release(broken);
     }
   }
