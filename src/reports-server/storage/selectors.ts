@@ -75,11 +75,10 @@ export function parseLabelSelector(selector: string): LabelRequirement[] {
       if (v.kind === 'id') value = (next() as { value: string }).value;
       else if (!(v.kind === 'end' || (v.kind === 'op' && v.value === ',')))
         fail(`found '${describe(v)}', expected: identifier`);
-      validateValue(value);
       const op: LabelOperator = after.value === '==' ? '=' : (after.value as LabelOperator);
-      if ((op === '>' || op === '<') && !/^-?\d+$/.test(value)) {
-        fail(`for 'Gt', 'Lt' operators, the value must be an integer`);
-      }
+      if (op === '>' || op === '<') {
+        if (!/^-?\d{1,18}$/.test(value)) fail(`for 'Gt', 'Lt' operators, the value must be an integer`);
+      } else validateValue(value);
       requirements.push({ key, operator: op, values: [value] });
     } else if (after.kind === 'id' && (after.value === 'in' || after.value === 'notin')) {
       next();
