@@ -1,7 +1,7 @@
 // The reports store, written once over a Driver (sqlite.ts, postgres.ts): kube-apiserver's object semantics
 // (uid, generation, resourceVersion, optimistic concurrency, finalizers, dryRun), lists with selectors in SQL
 // and consistent pagination, and watches fed by the change log. See types.ts for the contract and
-// docs/adr/0010-reports-storage.md for the decisions.
+// docs/adr/0011-reports-storage.md for the decisions.
 import { randomUUID } from 'node:crypto';
 import type { KubeObject, ObjectMeta } from '../../api/meta.ts';
 import { logger, errorMessage } from '../../util/log.ts';

@@ -1,6 +1,6 @@
 // The storage interface of the reports API server: what the HTTP layer calls, with kube-apiserver's semantics,
-// implemented once (engine.ts) over two SQL backends (sqlite.ts: node:sqlite, postgres.ts: pg). ADR 0010
-// (docs/adr/0010-reports-storage.md) explains the decisions; docs/reports-sql.md documents the SQL views.
+// implemented once (engine.ts) over two SQL backends (sqlite.ts: node:sqlite, postgres.ts: pg). ADR 0011
+// (docs/adr/0011-reports-storage.md) explains the decisions; docs/reports-sql.md documents the SQL views.
 //
 // Semantics in short:
 // - Objects live per resource type (group + resource, namespaced or cluster-scoped), keyed by namespace/name
