@@ -550,7 +550,12 @@ export class Engine implements ReportStorage {
     if (typeof input !== 'object' || input === null || typeof input.metadata !== 'object' || input.metadata === null) {
       throw invalid(type.kind, type.group, '', [{ field: 'metadata', message: 'Required value' }]);
     }
-    const object = structuredClone(input);
+    // apiVersion and kind first, as kube-apiserver writes them.
+    const object: KubeObject = {
+      apiVersion: `${type.group}/${type.version}`,
+      kind: type.kind,
+      ...structuredClone(input),
+    };
     object.apiVersion = `${type.group}/${type.version}`;
     object.kind = type.kind;
     const meta = object.metadata;
@@ -566,7 +571,11 @@ export class Engine implements ReportStorage {
   }
 
   private prepareUpdate(type: ResourceType, input: KubeObject, current: KubeObject): KubeObject {
-    const object = structuredClone(input);
+    const object: KubeObject = {
+      apiVersion: `${type.group}/${type.version}`,
+      kind: type.kind,
+      ...structuredClone(input),
+    };
     object.apiVersion = `${type.group}/${type.version}`;
     object.kind = type.kind;
     const meta = object.metadata;
