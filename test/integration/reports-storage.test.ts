@@ -18,6 +18,8 @@ import {
 import { matches, resolveSelectors } from '../../src/reports-server/storage/selectors.ts';
 import { openSqliteStorage } from '../../src/reports-server/storage/sqlite.ts';
 import type { ReportStorage, StorageOptions, Watch, WatchEvent } from '../../src/reports-server/storage/types.ts';
+import { buildListQuery, numberPlaceholders } from '../../src/reports-server/storage/sql.ts';
+import { parseLabelSelector } from '../../src/reports-server/storage/selectors.ts';
 import { sleep } from '../../src/util/time.ts';
 import { PostgresServer, type DatabaseOptions } from '../testbed/postgres.ts';
 
@@ -680,6 +682,43 @@ for (const backend of backends) {
 }
 
 describe('reports storage: PostgreSQL replicas and outages', () => {
+  test('PostgreSQL plans a label selector on the label index, not a scan of all objects', async () => {
+    const db = await pgServer!.createDatabase('plans');
+    const s = track(await openPostgresStorage({ ...db, ...fast }));
+    const writes: Promise<unknown>[] = [];
+    for (let i = 0; i < 1500; i++) {
+      const o = report(`p${i}`, `ns${i % 5}`);
+      o.metadata.labels = { app: `app${i % 100}` };
+      writes.push(s.create(policyReports, o));
+      if (writes.length === 50) await Promise.all(writes.splice(0));
+    }
+    await Promise.all(writes);
+    const client = pgServer!.client(db.database);
+    await client.connect();
+    try {
+      await client.query('ANALYZE');
+      const types = await client.query<{ id: string }>(
+        "SELECT id FROM resource_types WHERE resource = 'policyreports'",
+      );
+      const typeId = Number(types.rows[0]!.id);
+      const q = buildListQuery('postgres', {
+        typeId,
+        labels: parseLabelSelector('app=app7,!gone'),
+        fields: [],
+        limit: 501,
+      });
+      const plan = (await client.query(`EXPLAIN ${numberPlaceholders(q.sql)}`, q.params)).rows
+        .map((r: Record<string, string>) => r['QUERY PLAN'])
+        .join('\n');
+      assert.match(plan, /labels_by_value/, plan);
+      assert.doesNotMatch(plan, /Seq Scan on objects/, plan);
+      const got = await s.list(policyReports, { labelSelector: 'app=app7,!gone' });
+      assert.equal(got.items.length, 15);
+    } finally {
+      await client.end();
+    }
+  });
+
   test('two replicas with concurrent writers: every watch sees the same complete, gap-free, ordered stream', async () => {
     const db = await pgServer!.createDatabase('replicas');
     const a = track(await openPostgresStorage({ ...db, ...fast, pollIntervalMs: 5000 }));
