@@ -7,6 +7,7 @@ import { catalog as defaultCatalog } from './catalog.ts';
 import { resolveConfig, type Catalog, type ScanConfig } from './engine/config.ts';
 import type { Status } from './engine/result.ts';
 import type { LiveCluster } from './engine/rule.ts';
+import { ScanState } from './engine/scan-state.ts';
 import { runScan, type ScanEvent } from './engine/scan.ts';
 import { loadSnapshot } from './objects/snapshot.ts';
 import { LiveObjectSource, type ObjectSource, type ReadProgress } from './objects/source.ts';
@@ -68,7 +69,8 @@ export async function scan(request: ScanRequest): Promise<Report> {
       throw new ClusterUnreachableError(client.server, err);
     }
     objects = new LiveObjectSource(client, request.onRead ? { onRead: request.onRead } : {});
-    live = { client };
+    // Kubelet configurations and ops pods are shared by the rules and released when the scan ends.
+    live = { client, providerArgs: resolved.providers[0]?.args ?? {}, state: new ScanState() };
   }
   try {
     const results = await runScan(resolved, {
@@ -82,6 +84,7 @@ export async function scan(request: ScanRequest): Promise<Report> {
       metadata: { ...resolved.config.metadata, ...request.metadata },
     });
   } finally {
+    await live?.state?.dispose();
     await client?.close();
   }
 }

@@ -6,10 +6,18 @@ import type { FieldError } from '../../api/validation.ts';
 import type { KubeClient } from '../../kube/client.ts';
 import type { ObjectSource } from '../objects/source.ts';
 import type { CheckResult, Severity } from './result.ts';
+import type { ScanState } from './scan-state.ts';
 
 /** What a live scan can do beyond reading objects; absent in offline (snapshot) scans. */
 export interface LiveCluster {
   client: KubeClient;
+  /** The provider's validated args (managedk8s: the ops pods' image, namespace and extra labels). */
+  providerArgs?: Record<string, unknown>;
+  /**
+   * What rules share for the whole scan beyond object lists (kubelet configurations, ops pods), disposed when
+   * the scan ends. Without it each rule keeps such state to itself and disposes it when it returns.
+   */
+  state?: ScanState;
 }
 
 export interface RuleContext<Options = unknown, RulesetArgs = unknown> {
