@@ -203,15 +203,15 @@ export class NodeInspector {
         (out) => parseStatScript(out),
       );
       batch.catch(() => undefined);
-      for (const p of missing)
-        this.#answers.set(
-          `stat:${p}`,
-          batch.then((stats) => stats.get(p)),
-        );
+      for (const p of missing) {
+        const answer = batch.then((stats) => stats.get(p));
+        // Each path's answer may go unawaited when an earlier one of the same call failed.
+        answer.catch(() => undefined);
+        this.#answers.set(`stat:${p}`, answer);
+      }
     }
-    const result = new Map<string, FileStat | undefined>();
-    for (const p of wanted) result.set(p, (await this.#answers.get(`stat:${p}`)) as FileStat | undefined);
-    return result;
+    const answers = await Promise.all(wanted.map((p) => this.#answers.get(`stat:${p}`)));
+    return new Map(wanted.map((p, i) => [p, answers[i] as FileStat | undefined]));
   }
 
   /** Owner and mode of one node file; throws when it does not exist. */

@@ -111,6 +111,16 @@ export function execFailure(err: unknown): 'fatal' | 'retry' | 'replace-pod' {
   return 'retry';
 }
 
+/**
+ * The error without the exec URL's query that API-server messages repeat (the whole command, URL-encoded), so
+ * that reports stay readable; the HTTP code and reason stay.
+ */
+export function tidyExecError(err: unknown): Error {
+  const message = errorMessage(err).replace(/(\/exec\/[^?\s"]*)\?[^\s"]*/g, '$1');
+  if (message === errorMessage(err) && err instanceof Error) return err;
+  return new Error(message, { cause: err });
+}
+
 /** The pod could not be started on its node (image, admission, deadline); retrying in this scan won't help. */
 export class PodStartError extends Error {
   constructor(message: string) {
@@ -202,8 +212,8 @@ export class OpsPods {
       } catch (err) {
         policy.signal.throwIfAborted();
         const failure = execFailure(err);
-        if (failure === 'fatal' || attempt >= policy.maxRetries) throw err;
-        log.info({ node, pod: name, attempt, err: errorMessage(err) }, 'exec failed; retrying');
+        if (failure === 'fatal' || attempt >= policy.maxRetries) throw tidyExecError(err);
+        log.info({ node, pod: name, attempt, err: tidyExecError(err).message }, 'exec failed; retrying');
         if (failure === 'replace-pod') this.#forget(node, name);
         await sleep(250 * 2 ** attempt, policy.signal);
       }

@@ -17,7 +17,7 @@ import { LiveObjectSource } from '../../../src/scanner/objects/source.ts';
 import { parseReport, type Report } from '../../../src/scanner/report/report.ts';
 import { freePort } from '../../testbed/process.ts';
 import { NodeAgent } from '../../testbed/node-agent/index.ts';
-import { scannerClusterRole } from '../../../src/scanner/rbac.ts';
+import { scannerClusterRole, scannerOpsPodRole } from '../../../src/scanner/rbac.ts';
 import { waitFor } from '../../../src/util/time.ts';
 import type { V1Pod } from '@kubernetes/client-node';
 import { ControlPlane } from '../../testbed/controlplane.ts';
@@ -220,6 +220,13 @@ describe('argus scan usability', () => {
       await client.create(Kinds.clusterRoleBindings, {
         metadata: { name: 'argus-scanner-test' },
         roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'ClusterRole', name: 'argus-scanner-test' },
+        subjects: [{ kind: 'ServiceAccount', name: 'scanner', namespace: 'argus-system' }],
+      } as never);
+      // The node-file rules' ops pods: created, exec'd into and deleted in kube-system only.
+      await client.create(Kinds.roles, scannerOpsPodRole('argus-scanner-test-ops-pods') as never);
+      await client.create(Kinds.roleBindings, {
+        metadata: { name: 'argus-scanner-test-ops-pods', namespace: 'kube-system' },
+        roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'Role', name: 'argus-scanner-test-ops-pods' },
         subjects: [{ kind: 'ServiceAccount', name: 'scanner', namespace: 'argus-system' }],
       } as never);
       await client.create(Kinds.pods, {
