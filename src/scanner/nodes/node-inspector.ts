@@ -210,7 +210,7 @@ export class NodeInspector {
         this.#answers.set(`stat:${p}`, answer);
       }
     }
-    const answers = await Promise.all(wanted.map((p) => this.#answers.get(`stat:${p}`)));
+    const answers = await Promise.all(wanted.map((p) => this.#answers.get(`stat:${p}`) ?? Promise.resolve(undefined)));
     return new Map(wanted.map((p, i) => [p, answers[i] as FileStat | undefined]));
   }
 
