@@ -11,7 +11,7 @@ import type { V1Pod } from '@kubernetes/client-node';
 import type { KubeClient } from '../../../src/kube/client.ts';
 import type { RuleOption } from '../../../src/scanner/engine/config.ts';
 import type { Status } from '../../../src/scanner/engine/result.ts';
-import { OPS_POD_INSTANCE_LABEL } from '../../../src/scanner/nodes/ops-pods.ts';
+import { OPS_POD_INSTANCE_LABEL, OpsPods, opsPodSettings } from '../../../src/scanner/nodes/ops-pods.ts';
 import { listeningTcpPorts } from '../../../src/scanner/nodes/parse.ts';
 import {
   GROUP_WITHOUT_USABLE_NODE,
@@ -26,6 +26,7 @@ import { disaKubernetesStig } from '../../../src/scanner/rulesets/disa-kubernete
 import { OPS_POD_ROLE, OPS_POD_ROLE_LABEL } from '../../../src/scanner/rulesets/shared/pods.ts';
 import { scan as runScan } from '../../../src/scanner/scanner.ts';
 import { findingsFor, ruleChecks, scanConfig, scanTestbed } from '../../support/scanner.ts';
+import { waitFor } from '../../../src/util/time.ts';
 import { ControlPlane } from '../../testbed/controlplane.ts';
 import { DEFAULT_KUBELET_COMMAND, NodeAgent } from '../../testbed/node-agent/index.ts';
 
@@ -487,5 +488,45 @@ describe('ops pods', () => {
       assert.equal(pod.spec?.volumes?.[0]?.hostPath?.path, '/');
     }
     assert.deepEqual(await opsPodsLeft(), []);
+  });
+
+  test('an exec into a vanished ops pod runs in a new one; without retries the failure stands', async () => {
+    const pods = new OpsPods(client, opsPodSettings());
+    const policy = { signal: new AbortController().signal, maxRetries: 1 };
+    const gone = async (name: string): Promise<void> => {
+      await client.delete(Kinds.pods, name, 'kube-system', { gracePeriodSeconds: 0 });
+      await waitFor(`pod ${name} gone`, async () => !(await client.getOrUndefined(Kinds.pods, name, 'kube-system')));
+    };
+    try {
+      const first = await pods.pod(GOOD, policy);
+      await gone(first);
+      const result = await pods.exec(GOOD, ['cat', '/proc/1/comm'], policy);
+      assert.deepEqual(result, { stdout: 'systemd\n', stderr: '', exitCode: 0 }, 'the node, seen from a new pod');
+      const second = await pods.pod(GOOD, policy);
+      assert.notEqual(second, first);
+      await gone(second);
+      await assert.rejects(pods.exec(GOOD, ['true'], { ...policy, maxRetries: 0 }), /404/);
+    } finally {
+      await pods.dispose();
+    }
+    assert.deepEqual(await opsPodsLeft(), []);
+  });
+
+  test('a pod that does not start in time is an error for its node, and is deleted', async () => {
+    // The node agent runs only the argus image: this one stays Pending.
+    const pods = new OpsPods(
+      client,
+      { ...opsPodSettings(), image: 'registry.example.com/other:1' },
+      { startTimeoutMs: 1500 },
+    );
+    try {
+      await assert.rejects(
+        pods.exec(GOOD, ['true'], { signal: new AbortController().signal, maxRetries: 0 }),
+        /did not reach Running within 1.5 s \(last: Pending\)/,
+      );
+    } finally {
+      await pods.dispose();
+    }
+    await waitFor('the pending ops pod to be gone', async () => (await opsPodsLeft()).length === 0);
   });
 });
