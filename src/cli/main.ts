@@ -3,6 +3,7 @@
 import { Command, CommanderError } from 'commander';
 import { registerDebug } from './debug.ts';
 import { registerReport } from './report.ts';
+import { registerReportsServer } from './reports-server.ts';
 import { registerScan } from './scan.ts';
 import { version } from './version.ts';
 import { errorMessage } from '../util/log.ts';
@@ -17,7 +18,6 @@ const program = new Command('argus')
 const plannedRoles: [name: string, description: string][] = [
   ['run', 'scanner and report exporter inside a ComplianceScan Job'],
   ['operator', 'ComplianceScan, ScheduledComplianceScan and ReportOutput controllers and webhooks'],
-  ['reports-server', 'PolicyReport API server backed by SQLite or PostgreSQL'],
   ['extension', 'Gardener extensions: diki and acl'],
   ['attest', 'attestation controllers and compliance metrics'],
 ];
@@ -43,6 +43,7 @@ program
 
 registerScan(program);
 registerReport(program);
+registerReportsServer(program);
 registerDebug(program);
 
 try {

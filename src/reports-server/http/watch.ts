@@ -1,0 +1,75 @@
+// Watch responses: one JSON object per line (`{"type":"ADDED","object":{...}}`) on a chunked response,
+// as kube-apiserver streams them. ERROR events carry a Status; the stream ends when the store ends the
+// watch, after `timeoutSeconds` (default: a random 30-60 minutes, as kube-apiserver's min-request-timeout),
+// when the client goes away or when the server shuts down.
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { KubeObject, Watch, WatchEvent } from '../storage/types.ts';
+import { failure } from './status.ts';
+
+export interface WatchStreamOptions {
+  /** How an object of an ADDED/MODIFIED/DELETED event is sent (the object, a Table, metadata only). */
+  encode(object: KubeObject, first: boolean): unknown;
+  /** How a BOOKMARK's object is sent. */
+  encodeBookmark(object: KubeObject): unknown;
+  timeoutSeconds?: number;
+  contentType: string;
+  /** Called once the stream is over. */
+  onEnd?: () => void;
+}
+
+export const defaultWatchTimeoutSeconds = (): number => 1800 + Math.floor(Math.random() * 1800);
+
+export function errorEventObject(event: Extract<WatchEvent, { type: 'ERROR' }>) {
+  return failure(event.error.code, event.error.reason, event.error.message);
+}
+
+/** Streams `watch` to `res` until it ends; resolves when the response is finished. */
+export async function streamWatch(
+  req: IncomingMessage,
+  res: ServerResponse,
+  watch: Watch,
+  options: WatchStreamOptions,
+): Promise<void> {
+  res.writeHead(200, {
+    'content-type': options.contentType,
+    'cache-control': 'no-cache, private',
+    'transfer-encoding': 'chunked',
+  });
+  res.flushHeaders();
+  const close = (): void => watch.close();
+  req.once('close', close);
+  res.once('close', close);
+  const timeout = setTimeout(close, (options.timeoutSeconds ?? defaultWatchTimeoutSeconds()) * 1000);
+  timeout.unref();
+  let first = true;
+  try {
+    for await (const event of watch) {
+      if (res.destroyed) break;
+      let line: unknown;
+      if (event.type === 'ERROR') line = { type: 'ERROR', object: errorEventObject(event) };
+      else if (event.type === 'BOOKMARK') line = { type: 'BOOKMARK', object: options.encodeBookmark(event.object) };
+      else {
+        line = { type: event.type, object: options.encode(event.object, first) };
+        first = false;
+      }
+      if (!res.write(`${JSON.stringify(line)}\n`)) {
+        await new Promise<void>((resolve) => {
+          const done = (): void => {
+            res.off('drain', done);
+            res.off('close', done);
+            resolve();
+          };
+          res.once('drain', done);
+          res.once('close', done);
+        });
+      }
+    }
+  } finally {
+    clearTimeout(timeout);
+    req.off('close', close);
+    res.off('close', close);
+    watch.close();
+    if (!res.writableEnded && !res.destroyed) res.end();
+    options.onEnd?.();
+  }
+}

@@ -1,0 +1,468 @@
+// The reports API server behind a real kube-apiserver's aggregation layer (SQLite store): kubectl, an
+// informer, the garbage collector and the namespace controller use it as they use any Kubernetes API;
+// RBAC through SubjectAccessReview; errors as Status objects.
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, test } from 'node:test';
+import { Agent, fetch } from 'undici';
+import { readAuthenticationConfig } from '../../src/kube/authn-config.ts';
+import type { KubeClient } from '../../src/kube/client.ts';
+import { Informer } from '../../src/kube/informer.ts';
+import { Resources, type KubeObject, type ResourceType } from '../../src/kube/resources.ts';
+import { ReportsServer } from '../../src/reports-server/server.ts';
+import { openStorage, policyReports } from '../../src/reports-server/storage/index.ts';
+import type { ReportStorage } from '../../src/reports-server/storage/types.ts';
+import { createCA, issueCertificate, type CertificateAuthority, type KeyPairPem } from '../../src/util/pki.ts';
+import { waitFor } from '../../src/util/time.ts';
+import { registerAPIService, type RegisteredAPIService } from '../testbed/aggregation.ts';
+import { ControlPlane } from '../testbed/controlplane.ts';
+
+const polr: ResourceType = {
+  group: 'wgpolicyk8s.io',
+  version: 'v1alpha2',
+  resource: 'policyreports',
+  kind: 'PolicyReport',
+  namespaced: true,
+};
+
+let cp: ControlPlane;
+let client: KubeClient;
+let dir: string;
+let storage: ReportStorage;
+let server: ReportsServer;
+let servingCa: CertificateAuthority;
+const registrations: RegisteredAPIService[] = [];
+
+async function servingPair(ca: CertificateAuthority): Promise<KeyPairPem> {
+  return issueCertificate(ca, {
+    commonName: 'argus-reports.default.svc',
+    hosts: ['wgpolicyk8s.default.svc', 'openreports.default.svc', '127.0.0.1', 'localhost'],
+    usage: 'server',
+  });
+}
+
+before(async () => {
+  cp = await ControlPlane.start({ name: 'reports-server' });
+  client = cp.client();
+  dir = mkdtempSync(join(tmpdir(), 'argus-reports-server-'));
+  servingCa = await createCA('argus-reports-test-ca');
+  const pair = await servingPair(servingCa);
+  writeFileSync(join(dir, 'tls.crt'), pair.certPem);
+  writeFileSync(join(dir, 'tls.key'), pair.keyPem);
+  storage = await openStorage({ backend: 'sqlite', path: join(dir, 'reports.db') });
+  server = new ReportsServer({
+    storage,
+    serving: { certFile: join(dir, 'tls.crt'), keyFile: join(dir, 'tls.key') },
+    host: '127.0.0.1',
+    port: 0,
+    authentication: await readAuthenticationConfig(client),
+    authenticationClient: client,
+    authorizationClient: client,
+    namespaceClient: client,
+    certReloadIntervalMs: 200,
+    version: '0.0.0-test',
+  });
+  const port = await server.listen();
+  for (const [group, version, serviceName] of [
+    ['wgpolicyk8s.io', 'v1alpha2', 'wgpolicyk8s'],
+    ['openreports.io', 'v1alpha1', 'openreports'],
+  ] as const) {
+    registrations.push(
+      await registerAPIService(cp, {
+        group,
+        version,
+        serviceName,
+        port,
+        caBundle: servingCa.certPem,
+        timeoutMs: 60_000,
+      }),
+    );
+  }
+});
+
+after(async () => {
+  await server?.close();
+  await storage?.close();
+  await cp?.stop();
+  if (dir) rmSync(dir, { recursive: true, force: true });
+});
+
+const kubectl = async (args: string[], input?: string): Promise<string> => {
+  const r = await cp.kubectl(['--cache-dir', join(dir, 'kubectl-cache'), ...args], input);
+  assert.equal(r.code, 0, `kubectl ${args.join(' ')}: ${r.stderr}`);
+  return r.stdout;
+};
+
+const namespace = async (name: string): Promise<void> => {
+  await client.create(Resources.namespaces, { metadata: { name } });
+};
+
+const report = (name: string, extra: Record<string, unknown> = {}) => ({
+  apiVersion: 'wgpolicyk8s.io/v1alpha2',
+  kind: 'PolicyReport',
+  metadata: { name, labels: { app: 'demo' } },
+  scope: { apiVersion: 'v1', kind: 'Pod', name: 'web-0', namespace: 'x' },
+  summary: { pass: 3, fail: 1, warn: 0, error: 0, skip: 0 },
+  results: [{ policy: 'require-labels', rule: 'check', result: 'fail', severity: 'high', source: 'argus' }],
+  ...extra,
+});
+
+/** A raw request to kube-apiserver as admin (through the aggregator). */
+async function raw(
+  method: string,
+  path: string,
+  init: { body?: string; headers?: Record<string, string> } = {},
+): Promise<{ status: number; body: Record<string, unknown>; headers: Headers }> {
+  const dispatcher = new Agent({
+    connect: { ca: cp.pki.ca.certPem, cert: cp.pki.admin.certPem, key: cp.pki.admin.keyPem },
+  });
+  try {
+    const res = await fetch(`${cp.server}${path}`, {
+      method,
+      dispatcher,
+      headers: init.headers ?? {},
+      ...(init.body !== undefined ? { body: init.body } : {}),
+    });
+    const text = await res.text();
+    let body: Record<string, unknown> = {};
+    try {
+      body = JSON.parse(text) as Record<string, unknown>;
+    } catch {
+      body = { text };
+    }
+    return { status: res.status, body, headers: res.headers as unknown as Headers };
+  } finally {
+    await dispatcher.close();
+  }
+}
+
+test('discovery: kubectl finds the report types with short names and verbs', async () => {
+  const out = await kubectl(['api-resources', '--api-group=wgpolicyk8s.io', '-o', 'wide', '--no-headers']);
+  assert.match(out, /policyreports\s+polr\s+wgpolicyk8s.io\/v1alpha2\s+true\s+PolicyReport\s+\[?delete/);
+  assert.match(out, /clusterpolicyreports\s+cpolr\s+wgpolicyk8s.io\/v1alpha2\s+false\s+ClusterPolicyReport/);
+  const open = await kubectl(['api-resources', '--api-group=openreports.io', '--no-headers']);
+  assert.match(open, /reports\s+reps\s+openreports.io\/v1alpha1\s+true\s+Report/);
+  assert.match(open, /clusterreports\s+creps\s+openreports.io\/v1alpha1\s+false\s+ClusterReport/);
+  const list = await raw('GET', '/apis/wgpolicyk8s.io/v1alpha2');
+  const resources = list.body.resources as { name: string; verbs: string[] }[];
+  assert.deepEqual(resources.find((r) => r.name === 'policyreports')?.verbs.sort(), [
+    'create',
+    'delete',
+    'deletecollection',
+    'get',
+    'list',
+    'patch',
+    'update',
+    'watch',
+  ]);
+  // kube-apiserver's aggregated discovery merged ours in (it asked us for APIGroupDiscoveryList).
+  const aggregated = await raw('GET', '/apis', {
+    headers: { accept: 'application/json;g=apidiscovery.k8s.io;v=v2;as=APIGroupDiscoveryList' },
+  });
+  const items = aggregated.body.items as { metadata: { name: string }; versions: { freshness?: string }[] }[];
+  const ours = items.find((i) => i.metadata.name === 'wgpolicyk8s.io');
+  assert.ok(ours, 'wgpolicyk8s.io in aggregated discovery');
+  assert.equal(ours.versions[0]?.freshness, 'Current');
+  const openapi = await raw('GET', '/openapi/v3/apis/wgpolicyk8s.io/v1alpha2');
+  assert.equal(openapi.status, 200);
+  const schemas = (openapi.body.components as { schemas: Record<string, unknown> }).schemas;
+  assert.ok(schemas['io.wgpolicyk8s.v1alpha2.PolicyReport']);
+});
+
+test('kubectl: create, get -A, -o wide, -o yaml, describe, label, annotate, patch, apply --server-side, delete', async () => {
+  await namespace('kubectl');
+  const manifest = JSON.stringify({ ...report('pod-web-0'), metadata: { name: 'pod-web-0', namespace: 'kubectl' } });
+  await kubectl(['create', '-f', '-'], manifest);
+  const all = await kubectl(['get', 'polr', '-A']);
+  assert.match(all, /NAMESPACE\s+NAME\s+PASS\s+FAIL\s+WARN\s+ERROR\s+SKIP\s+AGE/);
+  assert.match(all, /kubectl\s+pod-web-0\s+3\s+1\s+0\s+0\s+0\s+\d+s/);
+  const wide = await kubectl(['get', 'policyreports.wgpolicyk8s.io', '-n', 'kubectl', '-o', 'wide']);
+  assert.match(wide, /NAME\s+KIND\s+NAME\s+PASS/);
+  assert.match(wide, /pod-web-0\s+Pod\s+web-0\s+3\s+1/);
+  const yaml = await kubectl(['get', 'polr', 'pod-web-0', '-n', 'kubectl', '-o', 'yaml']);
+  assert.match(yaml, /kind: PolicyReport/);
+  assert.match(yaml, /policy: require-labels/);
+  assert.match(yaml, /resourceVersion: "\d+"/);
+  const describe = await kubectl(['describe', 'polr', 'pod-web-0', '-n', 'kubectl']);
+  assert.match(describe, /Name:\s+pod-web-0/);
+  assert.match(describe, /Policy:\s+require-labels/);
+
+  await kubectl(['label', 'polr', 'pod-web-0', '-n', 'kubectl', 'tier=backend']);
+  await kubectl(['annotate', 'polr', 'pod-web-0', '-n', 'kubectl', 'note=checked']);
+  const labelled = await kubectl(['get', 'polr', '-n', 'kubectl', '-l', 'tier=backend', '-o', 'name']);
+  assert.equal(labelled.trim(), 'policyreport.wgpolicyk8s.io/pod-web-0');
+  await kubectl(['patch', 'polr', 'pod-web-0', '-n', 'kubectl', '--type=merge', '-p', '{"summary":{"pass":4}}']);
+  await kubectl([
+    'patch',
+    'polr',
+    'pod-web-0',
+    '-n',
+    'kubectl',
+    '--type=json',
+    '-p',
+    '[{"op":"replace","path":"/summary/fail","value":0}]',
+  ]);
+  const patched = JSON.parse(await kubectl(['get', 'polr', 'pod-web-0', '-n', 'kubectl', '-o', 'json'])) as {
+    metadata: { labels: Record<string, string>; annotations: Record<string, string>; generation: number };
+    summary: { pass: number; fail: number };
+  };
+  assert.equal(patched.metadata.labels.tier, 'backend');
+  assert.equal(patched.metadata.annotations.note, 'checked');
+  assert.deepEqual([patched.summary.pass, patched.summary.fail], [4, 0]);
+  assert.equal(patched.metadata.generation, 3);
+  // Strategic merge patch is not for custom types.
+  const strategic = await cp.kubectl(['patch', 'polr', 'pod-web-0', '-n', 'kubectl', '-p', '{"summary":{"pass":5}}']);
+  assert.notEqual(strategic.code, 0);
+  assert.match(strategic.stderr, /415|not supported|unknown format/i);
+
+  // Server-side apply: creates, then updates and removes what the manager no longer applies.
+  const applied = {
+    ...report('applied', { summary: { pass: 1, fail: 0 } }),
+    metadata: { name: 'applied', namespace: 'kubectl', labels: { owner: 'ci', stage: 'one' } },
+  };
+  await kubectl(['apply', '--server-side', '-f', '-'], JSON.stringify(applied));
+  applied.metadata.labels = { owner: 'ci' } as typeof applied.metadata.labels;
+  applied.summary = { ...applied.summary, pass: 2 };
+  await kubectl(['apply', '--server-side', '-f', '-'], JSON.stringify(applied));
+  const got = JSON.parse(
+    await kubectl(['get', 'polr', 'applied', '-n', 'kubectl', '-o', 'json', '--show-managed-fields']),
+  ) as {
+    metadata: { labels: Record<string, string>; managedFields: { manager: string; operation: string }[] };
+    summary: { pass: number };
+  };
+  assert.deepEqual(got.metadata.labels, { owner: 'ci' });
+  assert.equal(got.summary.pass, 2);
+  assert.ok(got.metadata.managedFields.some((m) => m.manager === 'kubectl' && m.operation === 'Apply'));
+  // Another applier changing an owned field conflicts unless forced.
+  const other = await cp.kubectl(
+    ['apply', '--server-side', '--field-manager=other', '-f', '-'],
+    JSON.stringify({ ...applied, summary: { pass: 9 } }),
+  );
+  assert.notEqual(other.code, 0);
+  assert.match(other.stderr, /conflict/i);
+  await kubectl(
+    ['apply', '--server-side', '--field-manager=other', '--force-conflicts', '-f', '-'],
+    JSON.stringify({ ...applied, summary: { pass: 9 } }),
+  );
+
+  await kubectl(['delete', 'polr', 'pod-web-0', 'applied', '-n', 'kubectl']);
+  assert.equal((await kubectl(['get', 'polr', '-n', 'kubectl', '-o', 'name'])).trim(), '');
+});
+
+test('kubectl get -w sees a create; an informer lists and watches', async () => {
+  await namespace('watching');
+  const informer = new Informer<KubeObject>(client, polr, { namespace: 'watching' });
+  const added: string[] = [];
+  informer.addHandler({ add: (o) => added.push(o.metadata?.name ?? '') });
+  informer.start();
+  await client.create(polr, { ...report('before'), metadata: { name: 'before', namespace: 'watching' } });
+  const child = spawn(cp.binaries.kubectl, [
+    '--kubeconfig',
+    cp.kubeconfigPath,
+    '--cache-dir',
+    join(dir, 'kubectl-cache'),
+    'get',
+    'polr',
+    '-n',
+    'watching',
+    '-w',
+  ]);
+  let output = '';
+  child.stdout.on('data', (d: Buffer) => (output += d.toString()));
+  child.stderr.on('data', (d: Buffer) => (output += d.toString()));
+  try {
+    await waitFor('kubectl get -w to list', () => output.includes('before'), { timeoutMs: 20_000 });
+    await client.create(polr, { ...report('after'), metadata: { name: 'after', namespace: 'watching' } });
+    await waitFor('kubectl get -w to see the create', () => /after\s+3\s+1/.test(output), { timeoutMs: 20_000 });
+    await informer.waitForSync();
+    await waitFor('the informer to see both', () => added.includes('before') && added.includes('after'), {
+      timeoutMs: 20_000,
+    });
+    assert.deepEqual(
+      informer
+        .list()
+        .map((o) => o.metadata?.name)
+        .sort(),
+      ['after', 'before'],
+    );
+  } finally {
+    child.kill();
+    await informer.stop();
+  }
+});
+
+test('RBAC: no access without a role; a namespace-scoped role lists only its namespace', async () => {
+  await namespace('team-a');
+  await namespace('team-b');
+  await client.create(polr, { ...report('a1'), metadata: { name: 'a1', namespace: 'team-a' } });
+  await client.create(polr, { ...report('b1'), metadata: { name: 'b1', namespace: 'team-b' } });
+  const nobody = cp.writeKubeconfig(join(dir, 'nobody.kubeconfig'), await cp.identity('nobody'));
+  const denied = await cp.kubectl(['--kubeconfig', nobody, 'get', 'polr', '-n', 'team-a']);
+  assert.notEqual(denied.code, 0);
+  assert.match(denied.stderr, /forbidden: User "nobody" cannot list resource "policyreports"/);
+
+  await client.create(
+    { group: 'rbac.authorization.k8s.io', version: 'v1', resource: 'roles', kind: 'Role', namespaced: true },
+    {
+      metadata: { name: 'reports-reader', namespace: 'team-a' },
+      rules: [{ apiGroups: ['wgpolicyk8s.io'], resources: ['policyreports'], verbs: ['get', 'list', 'watch'] }],
+    } as KubeObject,
+  );
+  await client.create(
+    {
+      group: 'rbac.authorization.k8s.io',
+      version: 'v1',
+      resource: 'rolebindings',
+      kind: 'RoleBinding',
+      namespaced: true,
+    },
+    {
+      metadata: { name: 'alice-reads', namespace: 'team-a' },
+      roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'Role', name: 'reports-reader' },
+      subjects: [{ kind: 'User', name: 'alice', apiGroup: 'rbac.authorization.k8s.io' }],
+    } as KubeObject,
+  );
+  const alice = cp.writeKubeconfig(join(dir, 'alice.kubeconfig'), await cp.identity('alice'));
+  await waitFor('alice to read team-a', async () => {
+    const r = await cp.kubectl(['--kubeconfig', alice, 'get', 'polr', '-n', 'team-a', '-o', 'name']);
+    return r.code === 0 && r.stdout.trim() === 'policyreport.wgpolicyk8s.io/a1';
+  });
+  const other = await cp.kubectl(['--kubeconfig', alice, 'get', 'polr', '-n', 'team-b']);
+  assert.notEqual(other.code, 0);
+  assert.match(other.stderr, /forbidden/);
+  const everywhere = await cp.kubectl(['--kubeconfig', alice, 'get', 'polr', '-A']);
+  assert.notEqual(everywhere.code, 0);
+  assert.match(
+    everywhere.stderr,
+    /cannot list resource "policyreports" in API group "wgpolicyk8s.io" at the cluster scope/,
+  );
+  const write = await cp.kubectl(['--kubeconfig', alice, 'delete', 'polr', 'a1', '-n', 'team-a']);
+  assert.notEqual(write.code, 0);
+  assert.match(write.stderr, /forbidden/);
+});
+
+test('bad requests get a Status: 400, 422 with causes, 413, 406, 415, 409', async () => {
+  await namespace('errors');
+  const base = '/apis/wgpolicyk8s.io/v1alpha2/namespaces/errors/policyreports';
+  const json = { 'content-type': 'application/json' };
+  const malformed = await raw('POST', base, { body: '{"metadata": ', headers: json });
+  assert.equal(malformed.status, 400);
+  assert.equal(malformed.body.reason, 'BadRequest');
+
+  const bad = report('bad', { summary: { pass: 'many' }, results: [{ result: 'maybe' }] });
+  (bad.metadata as { name: string }).name = 'Bad_Name';
+  const invalid = await raw('POST', base, { body: JSON.stringify(bad), headers: json });
+  assert.equal(invalid.status, 422);
+  assert.equal(invalid.body.reason, 'Invalid');
+  const causes = (invalid.body.details as { causes: { field: string }[] }).causes.map((c) => c.field);
+  for (const field of ['metadata.name', 'summary.pass', 'results[0].policy', 'results[0].result']) {
+    assert.ok(causes.includes(field), `${field} in ${causes.join(', ')}`);
+  }
+
+  const huge = report('huge', {
+    results: Array.from({ length: 20_000 }, (_, i) => ({ policy: `p${i}`, message: 'x'.repeat(200) })),
+  });
+  const tooLarge = await raw('POST', base, { body: JSON.stringify(huge), headers: json });
+  assert.equal(tooLarge.status, 413);
+
+  const yamlAccept = await raw('GET', base, { headers: { accept: 'application/yaml' } });
+  assert.equal(yamlAccept.status, 406);
+  assert.equal(yamlAccept.body.reason, 'NotAcceptable');
+  const xml = await raw('POST', base, { body: '<report/>', headers: { 'content-type': 'application/xml' } });
+  assert.equal(xml.status, 415);
+  assert.equal(xml.body.reason, 'UnsupportedMediaType');
+
+  const created = await raw('POST', base, { body: JSON.stringify(report('ok')), headers: json });
+  assert.equal(created.status, 201);
+  const stale = structuredClone(created.body) as { metadata: { resourceVersion: string }; summary: { pass: number } };
+  stale.summary.pass = 10;
+  const first = await raw('PUT', `${base}/ok`, { body: JSON.stringify(stale), headers: json });
+  assert.equal(first.status, 200);
+  stale.summary.pass = 11;
+  const conflict = await raw('PUT', `${base}/ok`, { body: JSON.stringify(stale), headers: json });
+  assert.equal(conflict.status, 409);
+  assert.equal(conflict.body.reason, 'Conflict');
+  const strict = await raw('POST', `${base}?fieldValidation=Strict`, {
+    body: JSON.stringify(report('strict', { extra: 1 })),
+    headers: json,
+  });
+  assert.equal(strict.status, 400);
+  assert.match(String(strict.body.message), /unknown field "extra"/);
+  const missing = await raw('GET', `${base}/nope`);
+  assert.equal(missing.status, 404);
+  assert.equal(missing.body.reason, 'NotFound');
+});
+
+test('deleting a namespace removes its reports; deleting a Pod removes the reports it owns', async () => {
+  await namespace('doomed');
+  await client.create(polr, { ...report('r1'), metadata: { name: 'r1', namespace: 'doomed' } });
+  await client.create(polr, { ...report('r2'), metadata: { name: 'r2', namespace: 'doomed' } });
+  await namespace('owned');
+  const pod = await client.create<KubeObject & { metadata: { uid: string } }>(Resources.pods, {
+    metadata: { name: 'web-0', namespace: 'owned' },
+    spec: { containers: [{ name: 'web', image: 'argus' }] },
+  } as unknown as KubeObject & { metadata: { uid: string } });
+  await client.create(polr, {
+    ...report('web-0'),
+    metadata: {
+      name: 'web-0',
+      namespace: 'owned',
+      ownerReferences: [{ apiVersion: 'v1', kind: 'Pod', name: 'web-0', uid: pod.metadata.uid }],
+    },
+  });
+  await client.create(polr, { ...report('keep'), metadata: { name: 'keep', namespace: 'owned' } });
+
+  await client.delete(Resources.namespaces, 'doomed');
+  await waitFor(
+    'namespace doomed to be gone',
+    async () => !(await client.getOrUndefined(Resources.namespaces, 'doomed')),
+    { timeoutMs: 90_000, intervalMs: 500 },
+  );
+  assert.equal((await storage.list(policyReports, { namespace: 'doomed' })).items.length, 0);
+
+  await client.delete(Resources.pods, 'web-0', 'owned', { gracePeriodSeconds: 0 });
+  await waitFor(
+    'the garbage collector to delete the owned report',
+    async () => !(await client.getOrUndefined(polr, 'web-0', 'owned')),
+    {
+      timeoutMs: 120_000,
+      intervalMs: 500,
+    },
+  );
+  assert.ok(await client.getOrUndefined(polr, 'keep', 'owned'), 'a report without owner stays');
+});
+
+test('the serving certificate is reloaded when its files change', async () => {
+  const before = server.servingCertDigest;
+  const pair = await servingPair(servingCa);
+  writeFileSync(join(dir, 'tls.key'), pair.keyPem);
+  writeFileSync(join(dir, 'tls.crt'), pair.certPem);
+  await waitFor('the new certificate', () => server.servingCertDigest !== before, { timeoutMs: 10_000 });
+  const dispatcher = new Agent({ connect: { ca: servingCa.certPem, servername: 'wgpolicyk8s.default.svc' } });
+  try {
+    const res = await fetch(`https://127.0.0.1:${server.port}/healthz`, { dispatcher });
+    assert.equal(res.status, 200);
+    const socketCert = await new Promise<string>((resolve, reject) => {
+      import('node:tls')
+        .then(({ connect }) => {
+          const s = connect(
+            { host: '127.0.0.1', port: server.port, ca: servingCa.certPem, servername: 'wgpolicyk8s.default.svc' },
+            () => {
+              resolve(s.getPeerX509Certificate()?.toString() ?? '');
+              s.end();
+            },
+          );
+          s.on('error', reject);
+        })
+        .catch(reject);
+    });
+    assert.equal(socketCert.trim(), pair.certPem.trim());
+  } finally {
+    await dispatcher.close();
+  }
+  // Still served through the aggregator.
+  assert.equal((await raw('GET', '/apis/wgpolicyk8s.io/v1alpha2')).status, 200);
+});
