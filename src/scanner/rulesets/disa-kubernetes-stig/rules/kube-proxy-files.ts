@@ -4,9 +4,8 @@
 // kube-proxy that uses the in-cluster configuration passes.
 import Type, { type Static } from 'typebox';
 import { parse as parseYaml } from 'yaml';
-import { type CheckResult } from '../../../engine/result.ts';
+import { passed, type CheckResult } from '../../../engine/result.ts';
 import { defineRule } from '../../../engine/rule.ts';
-import { passed } from '../../../engine/result.ts';
 import type { FileStat } from '../../../nodes/parse.ts';
 import { LabelSelectorSchema } from '../../shared/selectors.ts';
 import type { ObjectSelector } from './common.ts';

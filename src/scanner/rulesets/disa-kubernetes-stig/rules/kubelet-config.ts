@@ -8,14 +8,22 @@ import Type from 'typebox';
 import { parse as parseYaml } from 'yaml';
 import type { KubeletConfiguration } from '../../../../kube/kubelet.ts';
 import { errorMessage } from '../../../../util/log.ts';
-import { accepted, errored, failed, passed, warning, type CheckResult, type Target } from '../../../engine/result.ts';
+import {
+  accepted,
+  errored,
+  failed,
+  passed,
+  warning,
+  type CheckResult,
+  type Severity,
+  type Target,
+} from '../../../engine/result.ts';
 import { defineRule, type RuleContext } from '../../../engine/rule.ts';
 import { withNodeAccess } from '../../../nodes/access.ts';
 import { flagValues, formatGoDuration, innerValues, parseGoDuration } from '../../../nodes/parse.ts';
 import { isNodeReady, NODE_NOT_READY, nodeTarget } from '../../../nodes/selection.ts';
 import { Kinds } from '../../../objects/kinds.ts';
 import { ObjectReadError } from '../../../objects/source.ts';
-import type { Severity } from '../../../engine/result.ts';
 import {
   checkKubeProxyPods,
   containerPathOnNode,
