@@ -166,8 +166,15 @@ test('discovery: kubectl finds the report types with short names and verbs', asy
   const ours = items.find((i) => i.metadata.name === 'wgpolicyk8s.io');
   assert.ok(ours, 'wgpolicyk8s.io in aggregated discovery');
   assert.equal(ours.versions[0]?.freshness, 'Current');
-  const openapi = await raw('GET', '/openapi/v3/apis/wgpolicyk8s.io/v1alpha2');
-  assert.equal(openapi.status, 200);
+  // kube-apiserver's OpenAPI aggregation downloaded our documents (as system:aggregator).
+  const openapi = await waitFor(
+    'the aggregated OpenAPI v3 document',
+    async () => {
+      const r = await raw('GET', '/openapi/v3/apis/wgpolicyk8s.io/v1alpha2');
+      return r.status === 200 ? r : undefined;
+    },
+    { timeoutMs: 60_000, intervalMs: 500 },
+  );
   const schemas = (openapi.body.components as { schemas: Record<string, unknown> }).schemas;
   assert.ok(schemas['io.wgpolicyk8s.v1alpha2.PolicyReport']);
 });

@@ -88,7 +88,14 @@ export class Authenticator {
     return [this.config.requestHeader?.clientCA, this.config.clientCA].filter(Boolean).join('\n');
   }
 
+  /** The caller, with `system:authenticated` added as every Kubernetes authenticator does; undefined: anonymous. */
   async authenticate(req: IncomingMessage): Promise<UserInfo | undefined> {
+    const user = await this.identify(req);
+    if (user && !user.groups.includes('system:authenticated')) user.groups = [...user.groups, 'system:authenticated'];
+    return user;
+  }
+
+  private async identify(req: IncomingMessage): Promise<UserInfo | undefined> {
     const socket = req.socket as TLSSocket;
     const peer = typeof socket.getPeerX509Certificate === 'function' ? socket.getPeerX509Certificate() : undefined;
     if (peer && socket.authorized) {
@@ -99,7 +106,7 @@ export class Authenticator {
         if (user) return { username: user.username, groups: user.groups, extra: user.extra };
       }
       if (cn.length === 1 && cn[0] && issuedBy(peer, this.clientCAs)) {
-        return { username: cn[0], groups: [...o, 'system:authenticated'], extra: {} };
+        return { username: cn[0], groups: o, extra: {} };
       }
     }
     const auth = req.headers.authorization;
