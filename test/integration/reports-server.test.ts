@@ -19,6 +19,7 @@ import { createCA, issueCertificate, type CertificateAuthority, type KeyPairPem 
 import { waitFor } from '../../src/util/time.ts';
 import { registerAPIService, type RegisteredAPIService } from '../testbed/aggregation.ts';
 import { ControlPlane } from '../testbed/controlplane.ts';
+import { PostgresServer } from '../testbed/postgres.ts';
 
 const polr: ResourceType = {
   group: 'wgpolicyk8s.io',
@@ -52,7 +53,13 @@ before(async () => {
   const pair = await servingPair(servingCa);
   writeFileSync(join(dir, 'tls.crt'), pair.certPem);
   writeFileSync(join(dir, 'tls.key'), pair.keyPem);
-  storage = await openStorage({ backend: 'sqlite', path: join(dir, 'reports.db') });
+  // Compaction only when a test asks for it (and then of everything older than a second).
+  storage = await openStorage({
+    backend: 'sqlite',
+    path: join(dir, 'reports.db'),
+    changeLogRetentionMs: 1000,
+    compactIntervalMs: 0,
+  });
   server = new ReportsServer({
     storage,
     serving: { certFile: join(dir, 'tls.crt'), keyFile: join(dir, 'tls.key') },
@@ -472,4 +479,269 @@ test('the serving certificate is reloaded when its files change', async () => {
   }
   // Still served through the aggregator.
   assert.equal((await raw('GET', '/apis/wgpolicyk8s.io/v1alpha2')).status, 200);
+});
+
+/** A request straight to a reports server, as kube-apiserver's front proxy makes it (or anonymously). */
+async function direct(
+  port: number,
+  method: string,
+  path: string,
+  init: { body?: string; headers?: Record<string, string>; user?: string; groups?: string[]; anonymous?: boolean } = {},
+): Promise<{ status: number; text: string; headers: Record<string, string> }> {
+  const dispatcher = new Agent({
+    connect: {
+      ca: servingCa.certPem,
+      servername: 'wgpolicyk8s.default.svc',
+      ...(init.anonymous ? {} : { cert: cp.pki.frontProxyClient.certPem, key: cp.pki.frontProxyClient.keyPem }),
+    },
+  });
+  const headers: Record<string, string> = { ...(init.headers ?? {}) };
+  if (!init.anonymous) {
+    headers['x-remote-user'] = init.user ?? 'admin';
+    headers['x-remote-group'] = (init.groups ?? ['system:masters']).join(',');
+  }
+  try {
+    const res = await fetch(`https://127.0.0.1:${port}${path}`, {
+      method,
+      dispatcher,
+      headers,
+      ...(init.body !== undefined ? { body: init.body } : {}),
+    });
+    return { status: res.status, text: await res.text(), headers: Object.fromEntries(res.headers) };
+  } finally {
+    await dispatcher.close();
+  }
+}
+
+/** Reads watch events from a stream until `until` says stop (or the stream ends). */
+async function watchEvents(
+  port: number,
+  path: string,
+  until: (events: { type: string; object: KubeObject & Record<string, unknown> }[]) => boolean,
+  timeoutMs = 15_000,
+): Promise<{ type: string; object: KubeObject & Record<string, unknown> }[]> {
+  const dispatcher = new Agent({
+    connect: {
+      ca: servingCa.certPem,
+      servername: 'wgpolicyk8s.default.svc',
+      cert: cp.pki.frontProxyClient.certPem,
+      key: cp.pki.frontProxyClient.keyPem,
+    },
+  });
+  const events: { type: string; object: KubeObject & Record<string, unknown> }[] = [];
+  const abort = AbortSignal.timeout(timeoutMs);
+  try {
+    const res = await fetch(`https://127.0.0.1:${port}${path}`, {
+      dispatcher,
+      signal: abort,
+      headers: { 'x-remote-user': 'admin', 'x-remote-group': 'system:masters' },
+    });
+    assert.equal(res.status, 200, await (res.status === 200 ? Promise.resolve('') : res.text()));
+    const decoder = new TextDecoder();
+    let buffered = '';
+    for await (const chunk of res.body as AsyncIterable<Uint8Array>) {
+      buffered += decoder.decode(chunk, { stream: true });
+      let nl: number;
+      while ((nl = buffered.indexOf('\n')) >= 0) {
+        events.push(JSON.parse(buffered.slice(0, nl)) as (typeof events)[number]);
+        buffered = buffered.slice(nl + 1);
+      }
+      if (until(events)) break;
+    }
+    return events;
+  } finally {
+    await dispatcher.destroy();
+  }
+}
+
+test('watch: from a resourceVersion, initial events with the end bookmark, 410 when compacted, timeoutSeconds', async () => {
+  await namespace('watch-api');
+  const port = server.port;
+  const base = '/apis/wgpolicyk8s.io/v1alpha2/namespaces/watch-api/policyreports';
+  await client.create(polr, { ...report('w1'), metadata: { name: 'w1', namespace: 'watch-api' } });
+  const list = JSON.parse((await direct(port, 'GET', base)).text) as { metadata: { resourceVersion: string } };
+  const rv = list.metadata.resourceVersion;
+  const fromRv = watchEvents(port, `${base}?watch=1&resourceVersion=${rv}`, (e) => e.length >= 1);
+  await client.create(polr, { ...report('w2'), metadata: { name: 'w2', namespace: 'watch-api' } });
+  const events = await fromRv;
+  assert.deepEqual(
+    events.map((e) => [e.type, e.object.metadata?.name]),
+    [['ADDED', 'w2']],
+  );
+
+  const initial = await watchEvents(
+    port,
+    `${base}?watch=true&sendInitialEvents=true&allowWatchBookmarks=true&resourceVersionMatch=NotOlderThan&resourceVersion=`,
+    (e) => e.some((x) => x.type === 'BOOKMARK'),
+  );
+  assert.deepEqual(
+    initial.map((e) => [e.type, e.object.metadata?.name ?? '']),
+    [
+      ['ADDED', 'w1'],
+      ['ADDED', 'w2'],
+      ['BOOKMARK', ''],
+    ],
+  );
+  assert.equal(initial[2]?.object.metadata?.annotations?.['k8s.io/initial-events-end'], 'true');
+  const badInitial = await direct(port, 'GET', `${base}?watch=true&sendInitialEvents=true`);
+  assert.equal(badInitial.status, 422);
+
+  // The metadata-only representation, as the garbage collector asks for it.
+  const partial = await direct(port, 'GET', base, {
+    headers: {
+      accept:
+        'application/vnd.kubernetes.protobuf;as=PartialObjectMetadataList;g=meta.k8s.io;v=v1,application/json;as=PartialObjectMetadataList;g=meta.k8s.io;v=v1,application/json',
+    },
+  });
+  const partialList = JSON.parse(partial.text) as { kind: string; items: { kind: string; results?: unknown }[] };
+  assert.equal(partialList.kind, 'PartialObjectMetadataList');
+  assert.equal(partialList.items[0]?.kind, 'PartialObjectMetadata');
+  assert.equal(partialList.items[0]?.results, undefined);
+
+  // Changes after rv, then compaction of everything older than a second: a watch from rv is 410 Gone.
+  await client.create(polr, { ...report('w3'), metadata: { name: 'w3', namespace: 'watch-api' } });
+  await new Promise((resolve) => setTimeout(resolve, 1500));
+  await client.create(polr, { ...report('w4'), metadata: { name: 'w4', namespace: 'watch-api' } });
+  await storage.compact();
+  const gone = await direct(port, 'GET', `${base}?watch=1&resourceVersion=${rv}`);
+  assert.equal(gone.status, 410);
+  assert.equal((JSON.parse(gone.text) as { reason: string }).reason, 'Expired');
+
+  const started = Date.now();
+  const current = JSON.parse((await direct(port, 'GET', base)).text) as { metadata: { resourceVersion: string } };
+  const quiet = await watchEvents(
+    port,
+    `${base}?watch=1&timeoutSeconds=1&resourceVersion=${current.metadata.resourceVersion}`,
+    () => false,
+  );
+  assert.deepEqual(quiet, []);
+  assert.ok(Date.now() - started >= 1000);
+});
+
+test('writes: dryRun, generateName, deletecollection with a selector, Table through the API, 401 for anonymous, TokenReview', async () => {
+  await namespace('writes');
+  const port = server.port;
+  const base = '/apis/wgpolicyk8s.io/v1alpha2/namespaces/writes/policyreports';
+  const json = { 'content-type': 'application/json' };
+  const dry = await direct(port, 'POST', `${base}?dryRun=All`, { body: JSON.stringify(report('dry')), headers: json });
+  assert.equal(dry.status, 201);
+  assert.equal((await direct(port, 'GET', `${base}/dry`)).status, 404);
+  const generated = await direct(port, 'POST', base, {
+    body: JSON.stringify({ ...report(''), metadata: { generateName: 'scan-', labels: { batch: 'a' } } }),
+    headers: json,
+  });
+  assert.equal(generated.status, 201);
+  const name = (JSON.parse(generated.text) as KubeObject).metadata?.name ?? '';
+  assert.match(name, /^scan-[a-z0-9]{5}$/);
+  await direct(port, 'POST', base, {
+    body: JSON.stringify({ ...report('b1'), metadata: { name: 'b1', labels: { batch: 'b' } } }),
+    headers: json,
+  });
+  const table = await direct(port, 'GET', `${base}?labelSelector=batch`, {
+    headers: { accept: 'application/json;as=Table;v=v1;g=meta.k8s.io' },
+  });
+  const parsed = JSON.parse(table.text) as { kind: string; rows: { cells: unknown[] }[] };
+  assert.equal(parsed.kind, 'Table');
+  assert.deepEqual(parsed.rows.map((r) => r.cells[0]).sort(), ['b1', name].sort());
+  const removed = await direct(port, 'DELETE', `${base}?labelSelector=batch%3Da`);
+  assert.equal(removed.status, 200);
+  assert.deepEqual(
+    (JSON.parse(removed.text) as { kind: string; items: KubeObject[] }).items.map((i) => i.metadata?.name),
+    [name],
+  );
+  assert.equal((await direct(port, 'GET', `${base}/b1`)).status, 200);
+  // Finalizers: the delete is accepted (202) and waits; removing the finalizer deletes.
+  await direct(port, 'PATCH', `${base}/b1`, {
+    body: JSON.stringify({ metadata: { finalizers: ['argus.io/hold'] } }),
+    headers: { 'content-type': 'application/merge-patch+json' },
+  });
+  const pending = await direct(port, 'DELETE', `${base}/b1`);
+  assert.equal(pending.status, 202);
+  assert.ok((JSON.parse(pending.text) as KubeObject).metadata?.deletionTimestamp);
+  const released = await direct(port, 'PATCH', `${base}/b1`, {
+    body: JSON.stringify([{ op: 'remove', path: '/metadata/finalizers' }]),
+    headers: { 'content-type': 'application/json-patch+json' },
+  });
+  assert.equal(released.status, 200, released.text);
+  assert.equal((await direct(port, 'GET', `${base}/b1`)).status, 404);
+  // An update must name the resourceVersion it replaces (as for custom resources).
+  const created = await direct(port, 'POST', base, { body: JSON.stringify(report('u1')), headers: json });
+  const unconditional = JSON.parse(created.text) as KubeObject;
+  delete unconditional.metadata?.resourceVersion;
+  const put = await direct(port, 'PUT', `${base}/u1`, { body: JSON.stringify(unconditional), headers: json });
+  assert.equal(put.status, 422);
+  assert.match(put.text, /metadata.resourceVersion/);
+
+  // No credentials: 401, except for the probes.
+  assert.equal((await direct(port, 'GET', base, { anonymous: true })).status, 401);
+  assert.equal((await direct(port, 'GET', '/readyz', { anonymous: true })).status, 200);
+  // A service account's bearer token, reviewed by kube-apiserver, authorised by RBAC (none here: 403).
+  await client.create(Resources.serviceAccounts, { metadata: { name: 'reader', namespace: 'writes' } });
+  const token = await client.request<{ status: { token: string } }>(
+    'POST',
+    '/api/v1/namespaces/writes/serviceaccounts/reader/token',
+    { body: { apiVersion: 'authentication.k8s.io/v1', kind: 'TokenRequest', spec: { expirationSeconds: 600 } } },
+  );
+  const withToken = await direct(port, 'GET', base, {
+    anonymous: true,
+    headers: { authorization: `Bearer ${token.status.token}` },
+  });
+  assert.equal(withToken.status, 403);
+  assert.match(withToken.text, /system:serviceaccount:writes:reader/);
+});
+
+test('PostgreSQL: served the same; database down -> 503 with Retry-After; acknowledged writes survive', async () => {
+  const pg = await PostgresServer.start();
+  const database = await pg.createDatabase('reports');
+  const pgStorage = await openStorage({ backend: 'postgres', ...database, connectTimeoutMs: 2000 });
+  const pgServer = new ReportsServer({
+    storage: pgStorage,
+    serving: { certFile: join(dir, 'tls.crt'), keyFile: join(dir, 'tls.key') },
+    host: '127.0.0.1',
+    port: 0,
+    authentication: await readAuthenticationConfig(client),
+    authorizationClient: client,
+    version: '0.0.0-test',
+  });
+  try {
+    const port = await pgServer.listen();
+    const base = '/apis/openreports.io/v1alpha1/namespaces/pg/reports';
+    const json = { 'content-type': 'application/json' };
+    const body = (name: string) =>
+      JSON.stringify({
+        apiVersion: 'openreports.io/v1alpha1',
+        kind: 'Report',
+        metadata: { name, namespace: 'pg' },
+        source: 'argus',
+        results: [{ policy: 'p', result: 'fail', severity: 'critical' }],
+      });
+    for (const name of ['a', 'b'])
+      assert.equal((await direct(port, 'POST', base, { body: body(name), headers: json })).status, 201);
+    const selected = await direct(port, 'GET', `${base}?fieldSelector=source%3Dargus,metadata.name%3Db`);
+    assert.deepEqual(
+      (JSON.parse(selected.text) as { items: KubeObject[] }).items.map((i) => i.metadata?.name),
+      ['b'],
+    );
+    await pg.stop('immediate');
+    const down = await direct(port, 'GET', base);
+    assert.equal(down.status, 503, down.text);
+    assert.equal(down.headers['retry-after'], '1');
+    assert.equal((JSON.parse(down.text) as { reason: string }).reason, 'ServiceUnavailable');
+    assert.equal((await direct(port, 'GET', '/readyz', { anonymous: true })).status, 503);
+    await pg.start();
+    await waitFor('the database to be back', async () => (await direct(port, 'GET', base)).status === 200, {
+      timeoutMs: 30_000,
+      intervalMs: 250,
+    });
+    const after = JSON.parse((await direct(port, 'GET', base)).text) as { kind: string; items: KubeObject[] };
+    assert.equal(after.kind, 'ReportList');
+    assert.deepEqual(
+      after.items.map((i) => i.metadata?.name),
+      ['a', 'b'],
+    );
+  } finally {
+    await pgServer.close();
+    await pgStorage.close();
+    await pg.destroy();
+  }
 });
