@@ -1,5 +1,5 @@
 // `argus reports-server`: an HTTPS API server for the report types, registered with kube-apiserver's
-// aggregation layer (docs/adr/0012-reports-api-server.md). Every request is authenticated (front proxy,
+// aggregation layer (docs/adr/0013-reports-api-server.md). Every request is authenticated (front proxy,
 // client certificate or bearer token; anonymous only for the health probes) and authorised with a
 // SubjectAccessReview, then routed to discovery, OpenAPI or the resource handlers over the store.
 // The serving certificate is re-read when its files change; new connections get the new one.

@@ -1,5 +1,5 @@
 // The resource handlers: get, list, watch, create, update, patch, delete and deletecollection of the report
-// types over the store, with kube-apiserver's behaviour for custom resources (docs/adr/0012-reports-api-server.md):
+// types over the store, with kube-apiserver's behaviour for custom resources (docs/adr/0013-reports-api-server.md):
 // the `...List` kind, Table and PartialObjectMetadata output, unknown fields pruned (a warning) or refused
 // (`fieldValidation=Strict`), updates that must name a resourceVersion, patches retried on conflicts,
 // server-side apply creating missing objects, 202 for deletions that wait for finalizers.
