@@ -86,7 +86,7 @@ async function servingFiles(flags: Flags): Promise<{ certFile: string; keyFile: 
     usage: 'server',
   });
   writeFileSync(keyFile, pair.keyPem, { mode: 0o600 });
-  writeFileSync(certFile, pair.certPem + ca.certPem);
+  writeFileSync(certFile, `${pair.certPem.trim()}\n${ca.certPem.trim()}\n`);
   log.info({ certFile }, 'generated a self-signed serving certificate');
   return { certFile, keyFile };
 }

@@ -3,7 +3,7 @@
 // RBAC through SubjectAccessReview; errors as Status objects.
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
@@ -743,5 +743,69 @@ test('PostgreSQL: served the same; database down -> 503 with Retry-After; acknow
     await pgServer.close();
     await pgStorage.close();
     await pg.destroy();
+  }
+});
+
+test('argus reports-server: the CLI serves with a generated certificate and stops on SIGTERM', async () => {
+  const certDir = join(dir, 'cli-certs');
+  const child = spawn(
+    process.execPath,
+    [
+      'src/cli/main.ts',
+      'reports-server',
+      '--storage',
+      `sqlite:${join(dir, 'cli.db')}`,
+      '--bind-address',
+      '127.0.0.1',
+      '--secure-port',
+      '0',
+      '--cert-dir',
+      certDir,
+      '--kubeconfig',
+      cp.kubeconfigPath,
+    ],
+    { stdio: ['ignore', 'pipe', 'pipe'] },
+  );
+  let stderr = '';
+  child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+  const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+  try {
+    const port = await waitFor(
+      'the CLI to listen',
+      () => {
+        const m = /listening on 127\.0\.0\.1:(\d+) \(sqlite\)/.exec(stderr);
+        return m ? Number(m[1]) : undefined;
+      },
+      { timeoutMs: 30_000, giveUp: () => (child.exitCode !== null ? `exited: ${stderr}` : undefined) },
+    );
+    const bundle = readFileSync(join(certDir, 'apiserver.crt'), 'utf8');
+    const dispatcher = new Agent({
+      connect: {
+        ca: bundle,
+        servername: 'localhost',
+        cert: cp.pki.frontProxyClient.certPem,
+        key: cp.pki.frontProxyClient.keyPem,
+      },
+    });
+    try {
+      const ready = await fetch(`https://127.0.0.1:${port}/readyz`, { dispatcher });
+      assert.equal(ready.status, 200);
+      const apis = await fetch(`https://127.0.0.1:${port}/apis`, {
+        dispatcher,
+        headers: { 'x-remote-user': 'someone', 'x-remote-group': 'system:masters' },
+      });
+      const body = (await apis.json()) as { kind: string; groups: { name: string }[] };
+      assert.equal(body.kind, 'APIGroupList');
+      assert.deepEqual(
+        body.groups.map((g) => g.name),
+        ['wgpolicyk8s.io', 'openreports.io'],
+      );
+    } finally {
+      await dispatcher.close();
+    }
+    child.kill('SIGTERM');
+    assert.equal(await exited, 0, stderr);
+  } finally {
+    if (child.exitCode === null) child.kill('SIGKILL');
   }
 });

@@ -2,6 +2,7 @@
 // discovery documents and Status mapping.
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
+import { parseStorage } from '../../../src/cli/reports-server.ts';
 import { aggregatedDiscovery, apiResourceList } from '../../../src/reports-server/http/discovery.ts';
 import { bodyFormat, negotiate, parseAccept } from '../../../src/reports-server/http/negotiation.ts';
 import { openAPIv3GroupVersion, openAPIv3Index } from '../../../src/reports-server/http/openapi.ts';
@@ -320,4 +321,24 @@ test('Status: storage errors keep their reason and code, with details; anything 
   assert.deepEqual([down.code, down.details?.retryAfterSeconds], [503, 1]);
   const boom = toStatus(new Error('boom'));
   assert.deepEqual([boom.code, boom.reason, boom.kind, boom.status], [500, 'InternalError', 'Status', 'Failure']);
+});
+
+test('--storage: sqlite:PATH and postgres:// URLs', () => {
+  assert.deepEqual(parseStorage('sqlite:/var/lib/argus/reports.db', 'prod'), {
+    backend: 'sqlite',
+    path: '/var/lib/argus/reports.db',
+    clusterName: 'prod',
+  });
+  assert.deepEqual(parseStorage('postgres://argus:s%40cret@db.example:5433/reports?schema=prod', 'prod'), {
+    backend: 'postgres',
+    host: 'db.example',
+    port: 5433,
+    database: 'reports',
+    user: 'argus',
+    password: 's@cret',
+    schema: 'prod',
+    clusterName: 'prod',
+  });
+  assert.throws(() => parseStorage('postgres://db.example/', 'x'), /database name/);
+  assert.throws(() => parseStorage('mysql://db', 'x'), /sqlite:PATH or postgres/);
 });
