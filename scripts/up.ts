@@ -37,7 +37,8 @@ process.once('SIGINT', () => void shutdown(0));
 process.once('SIGTERM', () => void shutdown(0));
 
 try {
-  agent = await NodeAgent.start(cp, { name: `${values.name}-node` });
+  // With a kubelet API, so that kubectl exec/logs and the scanner's node rules work against the node.
+  agent = await NodeAgent.start(cp, { name: `${values.name}-node`, kubelet: {} });
   const dir = join(cacheRoot(), 'up', values.name);
   mkdirSync(dir, { recursive: true });
   const kubeconfig = cp.writeKubeconfig(join(dir, 'kubeconfig'));
@@ -47,15 +48,16 @@ Argus is up (${seconds} s).
 
   Kubernetes API   ${cp.server}
   kubeconfig       ${kubeconfig}   (cluster-admin)
-  node             ${agent.name}: runs pods whose image is "argus" as local processes
+  node             ${agent.name}: runs pods whose image is "argus" as local processes; kubelet API at ${agent.internalIP}
   kubectl          ${cp.binaries.kubectl}
 
 Try:
   export KUBECONFIG=${kubeconfig}
   ${cp.binaries.kubectl} get nodes,namespaces
   ./dev argus debug whoami
+  ./dev argus scan --output html=argus-report.html     # every ruleset, including the node rules
 
-Components: the control plane and node agent run now; the scanner, operator, reports API server,
+Components: the control plane, the node agent and the scanner run now; the operator, reports API server,
 extensions and attestation controllers join here as they are built.
 Press Ctrl-C to stop; everything started here is removed.`);
   if (values['exit-when-ready']) await shutdown(0);
