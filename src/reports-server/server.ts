@@ -256,9 +256,9 @@ export class ReportsServer {
         const headers: Record<string, string> = {};
         if (status.code === 503 || status.code === 504)
           headers['retry-after'] = String(status.details?.retryAfterSeconds ?? 1);
-        if (status.code === 413) headers.connection = 'close';
+        // A body not read to its end (only above 64 MiB): the connection cannot be reused.
+        if (status.code === 413 && !req.readableEnded) headers.connection = 'close';
         sendJson(res, status.code, status, 'application/json', headers);
-        if (status.code === 413) req.resume();
       }
     } finally {
       const code = String(res.statusCode);

@@ -672,6 +672,25 @@ test('writes: dryRun, generateName, deletecollection with a selector, Table thro
   assert.equal(put.status, 422);
   assert.match(put.text, /metadata.resourceVersion/);
 
+  // Unknown fields are pruned with a warning (fieldValidation=Warn, the default).
+  const pruned = await direct(port, 'POST', base, {
+    body: JSON.stringify(report('pruned', { color: 'blue' })),
+    headers: json,
+  });
+  assert.equal(pruned.status, 201);
+  assert.match(pruned.headers.warning ?? '', /299 - "unknown field \\"color\\""/);
+  assert.equal((JSON.parse(pruned.text) as Record<string, unknown>).color, undefined);
+  // /metrics and /version for authorised callers.
+  const metrics = await direct(port, 'GET', '/metrics');
+  assert.match(
+    metrics.text,
+    /apiserver_request_total\{verb="create",group="wgpolicyk8s.io",resource="policyreports",code="201"\}/,
+  );
+  assert.equal(
+    (JSON.parse((await direct(port, 'GET', '/version')).text) as { gitVersion: string }).gitVersion,
+    'v0.0.0-test',
+  );
+
   // No credentials: 401, except for the probes.
   assert.equal((await direct(port, 'GET', base, { anonymous: true })).status, 401);
   assert.equal((await direct(port, 'GET', '/readyz', { anonymous: true })).status, 200);

@@ -54,19 +54,27 @@ export function sendJson(
   res.end(text);
 }
 
-/** Reads the request body, at most `limit` bytes (else 413, and the connection is closed afterwards). */
+/** Bodies up to this size are read to their end (and discarded) before a 413, so proxies see the answer. */
+const DRAIN_LIMIT = 64 * 1024 * 1024;
+
+/**
+ * Reads the request body, at most `limit` bytes; a larger one is 413. Its rest is read and discarded first
+ * (up to 64 MiB, else the connection is closed), because a proxy still sending the body (kube-apiserver's
+ * aggregator) would see a reset connection instead of the answer.
+ */
 export async function readBody(req: IncomingMessage, limit: number): Promise<string> {
   const declared = Number(req.headers['content-length']);
   const tooLarge = (): HttpError =>
     new HttpError(413, 'RequestEntityTooLarge', `the request body is too large (limit is ${limit} bytes)`);
-  if (Number.isFinite(declared) && declared > limit) throw tooLarge();
+  if (Number.isFinite(declared) && declared > DRAIN_LIMIT) throw tooLarge();
   const chunks: Buffer[] = [];
   let size = 0;
   for await (const chunk of req as AsyncIterable<Buffer>) {
     size += chunk.length;
-    if (size > limit) throw tooLarge();
-    chunks.push(chunk);
+    if (size > DRAIN_LIMIT) throw tooLarge();
+    if (size <= limit) chunks.push(chunk);
   }
+  if (size > limit) throw tooLarge();
   return Buffer.concat(chunks).toString('utf8');
 }
 

@@ -25,7 +25,7 @@ export function errorEventObject(event: Extract<WatchEvent, { type: 'ERROR' }>) 
 
 /** Streams `watch` to `res` until it ends; resolves when the response is finished. */
 export async function streamWatch(
-  req: IncomingMessage,
+  _req: IncomingMessage,
   res: ServerResponse,
   watch: Watch,
   options: WatchStreamOptions,
@@ -36,8 +36,8 @@ export async function streamWatch(
     'transfer-encoding': 'chunked',
   });
   res.flushHeaders();
+  // The response closes when the client goes away (the request's own 'close' only says its body was read).
   const close = (): void => watch.close();
-  req.once('close', close);
   res.once('close', close);
   const timeout = setTimeout(close, (options.timeoutSeconds ?? defaultWatchTimeoutSeconds()) * 1000);
   timeout.unref();
@@ -66,7 +66,6 @@ export async function streamWatch(
     }
   } finally {
     clearTimeout(timeout);
-    req.off('close', close);
     res.off('close', close);
     watch.close();
     if (!res.writableEnded && !res.destroyed) res.end();
