@@ -7,6 +7,7 @@ import { join } from 'node:path';
 import type { Command } from 'commander';
 import { readAuthenticationConfig } from '../kube/authn-config.ts';
 import { KubeClient } from '../kube/client.ts';
+import { manifestsYaml, reportsServerManifests } from '../reports-server/manifests.ts';
 import { ReportsServer } from '../reports-server/server.ts';
 import { openStorage } from '../reports-server/storage/index.ts';
 import type { PostgresStorageOptions, SqliteStorageOptions } from '../reports-server/storage/types.ts';
@@ -94,8 +95,45 @@ async function servingFiles(flags: Flags): Promise<{ certFile: string; keyFile: 
 const collect = (value: string, previous: string[]): string[] => [...previous, value];
 
 export function registerReportsServer(program: Command): void {
-  program
-    .command('reports-server')
+  const command = program.command('reports-server');
+  command
+    .command('manifests')
+    .description(
+      'print the manifests that run the reports API server in a cluster (RBAC, Service, Deployment, APIServices)',
+    )
+    .requiredOption(
+      '--ca-bundle-file <path>',
+      'PEM of the CA that signed the serving certificate (secret argus-reports-server-tls)',
+    )
+    .option('--namespace <name>', 'namespace to run in', 'argus-system')
+    .option('--image <image>', 'the argus image')
+    .option('--storage <url>', 'sqlite (one replica on a volume) or postgres://user@host:port/database', 'sqlite')
+    .option('--postgres-password-secret <name>', 'Secret with key `password` for PostgreSQL')
+    .option('--replicas <n>', 'replicas (PostgreSQL only)', '2')
+    .option('--cluster-name <name>', 'cluster name in the SQL views')
+    .action(
+      (flags: {
+        caBundleFile: string;
+        namespace: string;
+        image?: string;
+        storage: string;
+        postgresPasswordSecret?: string;
+        replicas: string;
+        clusterName?: string;
+      }) => {
+        const manifests = reportsServerManifests({
+          caBundle: readFileSync(flags.caBundleFile, 'utf8'),
+          namespace: flags.namespace,
+          storage: flags.storage,
+          replicas: Number(flags.replicas),
+          ...(flags.image ? { image: flags.image } : {}),
+          ...(flags.postgresPasswordSecret ? { postgresPasswordSecret: flags.postgresPasswordSecret } : {}),
+          ...(flags.clusterName ? { clusterName: flags.clusterName } : {}),
+        });
+        process.stdout.write(manifestsYaml(manifests));
+      },
+    );
+  command
     .description('PolicyReport API server backed by SQLite or PostgreSQL, served through the aggregation layer')
     .option(
       '--storage <url>',

@@ -9,9 +9,11 @@ import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import { Agent, fetch } from 'undici';
 import { readAuthenticationConfig } from '../../src/kube/authn-config.ts';
-import type { KubeClient } from '../../src/kube/client.ts';
+import { KubeClient } from '../../src/kube/client.ts';
+import { KubeConfig } from '../../src/kube/config.ts';
 import { Informer } from '../../src/kube/informer.ts';
 import { Resources, type KubeObject, type ResourceType } from '../../src/kube/resources.ts';
+import { reportsServerManifests } from '../../src/reports-server/manifests.ts';
 import { ReportsServer } from '../../src/reports-server/server.ts';
 import { openStorage, policyReports } from '../../src/reports-server/storage/index.ts';
 import type { ReportStorage } from '../../src/reports-server/storage/types.ts';
@@ -826,5 +828,105 @@ test('argus reports-server: the CLI serves with a generated certificate and stop
     assert.equal(await exited, 0, stderr);
   } finally {
     if (child.exitCode === null) child.kill('SIGKILL');
+  }
+});
+
+test('manifests: the RBAC they grant is all the server needs; view/edit roles cover the report types', async () => {
+  const manifests = reportsServerManifests({ namespace: 'argus-system', caBundle: servingCa.certPem });
+  const kinds: Record<string, ResourceType> = {
+    ServiceAccount: Resources.serviceAccounts,
+    ClusterRole: {
+      group: 'rbac.authorization.k8s.io',
+      version: 'v1',
+      resource: 'clusterroles',
+      kind: 'ClusterRole',
+      namespaced: false,
+    },
+    ClusterRoleBinding: {
+      group: 'rbac.authorization.k8s.io',
+      version: 'v1',
+      resource: 'clusterrolebindings',
+      kind: 'ClusterRoleBinding',
+      namespaced: false,
+    },
+    RoleBinding: {
+      group: 'rbac.authorization.k8s.io',
+      version: 'v1',
+      resource: 'rolebindings',
+      kind: 'RoleBinding',
+      namespaced: true,
+    },
+  };
+  assert.deepEqual(
+    manifests.filter((m) => m.kind === 'APIService').map((m) => (m.metadata as { name: string }).name),
+    ['v1alpha2.wgpolicyk8s.io', 'v1alpha1.openreports.io'],
+  );
+  await namespace('argus-system');
+  for (const m of manifests) {
+    const type = kinds[m.kind as string];
+    if (type) await client.create(type, m);
+  }
+  const token = await client.request<{ status: { token: string } }>(
+    'POST',
+    '/api/v1/namespaces/argus-system/serviceaccounts/argus-reports-server/token',
+    { body: { apiVersion: 'authentication.k8s.io/v1', kind: 'TokenRequest', spec: { expirationSeconds: 600 } } },
+  );
+  const kc = new KubeConfig();
+  kc.loadFromOptions({
+    clusters: [{ name: 'cp', server: cp.server, caData: Buffer.from(cp.pki.ca.certPem).toString('base64') }],
+    users: [{ name: 'sa', token: token.status.token }],
+    contexts: [{ name: 'sa', cluster: 'cp', user: 'sa' }],
+    currentContext: 'sa',
+  });
+  const saClient = new KubeClient(kc);
+  const saStorage = await openStorage({ backend: 'sqlite', path: join(dir, 'sa.db') });
+  const saServer = new ReportsServer({
+    storage: saStorage,
+    serving: { certFile: join(dir, 'tls.crt'), keyFile: join(dir, 'tls.key') },
+    host: '127.0.0.1',
+    port: 0,
+    // Reading the ConfigMap needs the RoleBinding in kube-system.
+    authentication: await readAuthenticationConfig(saClient),
+    authenticationClient: saClient,
+    authorizationClient: saClient,
+    namespaceClient: saClient,
+    version: '0.0.0-test',
+  });
+  try {
+    const port = await saServer.listen();
+    const base = '/apis/wgpolicyk8s.io/v1alpha2/namespaces/team-a/policyreports';
+    // SubjectAccessReview (system:auth-delegator) for a user who may read team-a only through the
+    // aggregated view ClusterRole.
+    await client.create(kinds.RoleBinding!, {
+      metadata: { name: 'carol-view', namespace: 'team-a' },
+      roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'ClusterRole', name: 'view' },
+      subjects: [{ kind: 'User', name: 'carol', apiGroup: 'rbac.authorization.k8s.io' }],
+    } as KubeObject);
+    await waitFor('the view role to include reports', async () => {
+      const r = await direct(port, 'GET', base, { user: 'carol', groups: [] });
+      return r.status === 200;
+    });
+    assert.equal((await direct(port, 'GET', base, { user: 'dave', groups: [] })).status, 403);
+    // Creates check the namespace (namespaces get); TokenReview works for bearer tokens.
+    const created = await direct(port, 'POST', base, {
+      body: JSON.stringify(report('sa')),
+      headers: { 'content-type': 'application/json' },
+    });
+    assert.equal(created.status, 201, created.text);
+    const missing = await direct(port, 'POST', '/apis/wgpolicyk8s.io/v1alpha2/namespaces/nowhere/policyreports', {
+      body: JSON.stringify(report('sa')),
+      headers: { 'content-type': 'application/json' },
+    });
+    assert.equal(missing.status, 404);
+    const withToken = await direct(port, 'GET', base, {
+      anonymous: true,
+      headers: { authorization: `Bearer ${token.status.token}` },
+    });
+    assert.equal(withToken.status, 403, 'the server account itself has no report rights');
+    assert.match(withToken.text, /system:serviceaccount:argus-system:argus-reports-server/);
+  } finally {
+    await saServer.close();
+    await saStorage.close();
+    await saClient.close();
   }
 });
