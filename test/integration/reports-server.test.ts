@@ -7,6 +7,12 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
+import {
+  CustomObjectsApi,
+  makeInformer,
+  type KubernetesListObject,
+  type KubernetesObject,
+} from '@kubernetes/client-node';
 import { Agent, fetch } from 'undici';
 import { readAuthenticationConfig } from '../../src/kube/authn-config.ts';
 import { KubeClient } from '../../src/kube/client.ts';
@@ -928,5 +934,48 @@ test('manifests: the RBAC they grant is all the server needs; view/edit roles co
     await saServer.close();
     await saStorage.close();
     await saClient.close();
+  }
+});
+
+test('a @kubernetes/client-node informer lists and watches reports', async () => {
+  await namespace('client-node');
+  const kc = cp.kubeConfig();
+  const api = kc.makeApiClient(CustomObjectsApi);
+  const path = '/apis/wgpolicyk8s.io/v1alpha2/namespaces/client-node/policyreports';
+  await client.create(polr, { ...report('first'), metadata: { name: 'first', namespace: 'client-node' } });
+  const informer = makeInformer<KubernetesObject>(
+    kc,
+    path,
+    () =>
+      api.listNamespacedCustomObject({
+        group: 'wgpolicyk8s.io',
+        version: 'v1alpha2',
+        namespace: 'client-node',
+        plural: 'policyreports',
+      }) as Promise<KubernetesListObject<KubernetesObject>>,
+  );
+  const seen: string[] = [];
+  informer.on('add', (o) => seen.push(`add:${o.metadata?.name}`));
+  informer.on('update', (o) => seen.push(`update:${o.metadata?.name}`));
+  informer.on('delete', (o) => seen.push(`delete:${o.metadata?.name}`));
+  await informer.start();
+  try {
+    await waitFor('the initial list', () => seen.includes('add:first'));
+    await client.create(polr, { ...report('second'), metadata: { name: 'second', namespace: 'client-node' } });
+    await client.patch(polr, 'second', { summary: { pass: 7 } }, 'merge', { namespace: 'client-node' });
+    await client.delete(polr, 'first', 'client-node');
+    await waitFor(
+      'watch events',
+      () => seen.includes('add:second') && seen.includes('update:second') && seen.includes('delete:first'),
+      {
+        timeoutMs: 20_000,
+      },
+    );
+    assert.deepEqual(
+      informer.list('client-node').map((o) => o.metadata?.name),
+      ['second'],
+    );
+  } finally {
+    await informer.stop();
   }
 });
