@@ -208,6 +208,15 @@ test('kubectl: create, get -A, -o wide, -o yaml, describe, label, annotate, patc
   assert.match(yaml, /kind: PolicyReport/);
   assert.match(yaml, /policy: require-labels/);
   assert.match(yaml, /resourceVersion: "\d+"/);
+  // kubectl validates strictly on the server (it found fieldValidation in our OpenAPI) and explains the schema.
+  const unknownField = await cp.kubectl(
+    ['--cache-dir', join(dir, 'kubectl-cache'), 'create', '-f', '-'],
+    JSON.stringify({ ...report('strict'), metadata: { name: 'strict', namespace: 'kubectl' }, colour: 'red' }),
+  );
+  assert.notEqual(unknownField.code, 0);
+  assert.match(unknownField.stderr, /unknown field "colour"/);
+  const explain = await kubectl(['explain', 'policyreports.results', '--api-version=wgpolicyk8s.io/v1alpha2']);
+  assert.match(explain, /policy\s+<string> -required-/);
   const describe = await kubectl(['describe', 'polr', 'pod-web-0', '-n', 'kubectl']);
   assert.match(describe, /Name:\s+pod-web-0/);
   assert.match(describe, /Policy:\s+require-labels/);
