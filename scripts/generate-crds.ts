@@ -3,13 +3,14 @@
 // test/unit/api/crds.test.ts runs the check, so the files never drift from the definitions.
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
+import { dikiCrdFiles } from '../src/api/diki/index.ts';
 import { reportCrdFiles } from '../src/api/reports/index.ts';
 
 export const crdDir = resolve(import.meta.dirname, '..', 'deploy', 'crds');
 
 /** Every generated CRD file: name -> contents. */
 export function generatedCrds(): Map<string, string> {
-  return new Map([...reportCrdFiles()]);
+  return new Map([...dikiCrdFiles(), ...reportCrdFiles()]);
 }
 
 /** Names of the files in deploy/crds/ that are missing or differ from the generated ones. */

@@ -133,7 +133,7 @@ export function customResourceDefinition(spec: CrdSpec): JSONSchemaProps {
 
 /** The CRD as a YAML document (a leading `---`, no line folding), as written to deploy/crds/. */
 export function crdYaml(spec: CrdSpec): string {
-  return `---\n${stringify(customResourceDefinition(spec), { lineWidth: 0 })}`;
+  return `---\n${stringify(customResourceDefinition(spec), { lineWidth: 0, singleQuote: true })}`;
 }
 
 /**
