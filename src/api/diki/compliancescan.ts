@@ -175,6 +175,34 @@ export const OutputStatusSchema = Type.Object(
 );
 export type OutputStatus = Static<typeof OutputStatusSchema>;
 
+const count = (description: string) => Type.Optional(Type.Integer({ minimum: 0, description }));
+
+/** Argus: totals over status.rulesets, so `kubectl get cscan` can show them (printer columns show one value). */
+export const ScanSummarySchema = Type.Object(
+  {
+    rulesets: Type.Optional(
+      Type.String({ description: 'The rulesets run, `id@version` separated by commas (for kubectl get).' }),
+    ),
+    passed: count('Sum of the rulesets’ passed counts.'),
+    failed: count('Sum of the rulesets’ failed counts.'),
+    warning: count('Sum of the rulesets’ warning counts.'),
+    errored: count('Sum of the rulesets’ errored counts.'),
+    skipped: count('Sum of the rulesets’ skipped counts.'),
+    accepted: count('Sum of the rulesets’ accepted counts.'),
+  },
+  { description: 'Totals over all rulesets (Argus addition).' },
+);
+export type ScanSummary = Static<typeof ScanSummarySchema>;
+
+const SUMMARY_KEYS = ['passed', 'failed', 'warning', 'errored', 'skipped', 'accepted'] as const;
+
+/** status.summary from status.rulesets: the ruleset list and each count summed. */
+export function scanSummary(rulesets: readonly RulesetSummary[]): ScanSummary {
+  const summary: ScanSummary = { rulesets: rulesets.map((r) => `${r.id}@${r.version}`).join(',') };
+  for (const key of SUMMARY_KEYS) summary[key] = rulesets.reduce((n, r) => n + (r.results?.summary?.[key] ?? 0), 0);
+  return summary;
+}
+
 export const ScanConditionSchema = conditionSchema(SCAN_CONDITION_TYPES);
 export type ScanCondition = Static<typeof ScanConditionSchema>;
 
@@ -189,6 +217,7 @@ export const ComplianceScanStatusSchema = Type.Object(
     ),
     outputs: Type.Optional(Type.Array(OutputStatusSchema)),
     rulesets: Type.Optional(Type.Array(RulesetSummarySchema)),
+    summary: Type.Optional(ScanSummarySchema),
   },
   { description: 'Progress and summary of the scan, written by the operator.' },
 );
@@ -206,12 +235,17 @@ export const ComplianceScanSchema = Type.Object(
 );
 export type ComplianceScan = Static<typeof ComplianceScanSchema>;
 
-/** `kubectl get cscan`: phase, the rulesets run and their passed and failed rule counts (one per ruleset). */
+/**
+ * `kubectl get cscan`: phase, the rulesets run and the passed and failed rules over all of them (from
+ * status.summary: a printer column shows only the first value of a list). Warning and errored with `-o wide`.
+ */
 export const complianceScanPrinterColumns: PrinterColumn[] = [
   { name: 'Phase', type: 'string', jsonPath: '.status.phase' },
-  { name: 'Rulesets', type: 'string', jsonPath: '.status.rulesets[*].id' },
-  { name: 'Passed', type: 'string', jsonPath: '.status.rulesets[*].results.summary.passed' },
-  { name: 'Failed', type: 'string', jsonPath: '.status.rulesets[*].results.summary.failed' },
+  { name: 'Rulesets', type: 'string', jsonPath: '.status.summary.rulesets' },
+  { name: 'Passed', type: 'integer', jsonPath: '.status.summary.passed' },
+  { name: 'Failed', type: 'integer', jsonPath: '.status.summary.failed' },
+  { name: 'Warning', type: 'integer', jsonPath: '.status.summary.warning', priority: 1 },
+  { name: 'Errored', type: 'integer', jsonPath: '.status.summary.errored', priority: 1 },
   { name: 'Age', type: 'date', jsonPath: '.metadata.creationTimestamp' },
 ];
 

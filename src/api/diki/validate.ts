@@ -368,7 +368,7 @@ export function defaultReportOutput(output: ReportOutput): ReportOutput {
 // --- Shared ----------------------------------------------------------------------------------------------------
 
 function immutableSpec(): FieldError {
-  return { field: 'spec', message: 'Invalid value: "object": spec is immutable' };
+  return { field: 'spec', message: 'Invalid value: spec is immutable' };
 }
 
 /** apiVersion/kind, metadata (cluster-scoped) and the schema, with field paths. */
