@@ -187,7 +187,7 @@ test('a valid ComplianceScan passes; defaulting names every ruleset at its lates
     all.rulesets,
     catalog.rulesets.map((r) => ({ id: r.id, version: r.versions[0]!.version })),
   );
-  assert.ok(all.rulesets!.some((r) => r.id === 'disa-kubernetes-stig' && r.version === 'v2r6'));
+  assert.ok(all.rulesets.some((r) => r.id === 'disa-kubernetes-stig' && r.version === 'v2r6'));
   // Unknown rulesets stay for validation to name; rules options get the `-rules` key.
   const odd = defaultComplianceScan(
     scan({ rulesets: [{ id: 'nope', options: { rules: { configMapRef: { name: 'x' } } } }] }) as ComplianceScan,
