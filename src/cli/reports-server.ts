@@ -8,6 +8,7 @@ import type { Command } from 'commander';
 import { readAuthenticationConfig } from '../kube/authn-config.ts';
 import { KubeClient } from '../kube/client.ts';
 import { manifestsYaml, reportsServerManifests } from '../reports-server/manifests.ts';
+import { migrateFromCrds } from '../reports-server/migrate.ts';
 import { ReportsServer } from '../reports-server/server.ts';
 import { openStorage } from '../reports-server/storage/index.ts';
 import type { PostgresStorageOptions, SqliteStorageOptions } from '../reports-server/storage/types.ts';
@@ -131,6 +132,50 @@ export function registerReportsServer(program: Command): void {
           ...(flags.clusterName ? { clusterName: flags.clusterName } : {}),
         });
         process.stdout.write(manifestsYaml(manifests));
+      },
+    );
+  command
+    .command('migrate')
+    .description(
+      'copy the reports stored as CRDs in etcd into the store and hand the API groups over to a running reports server',
+    )
+    .requiredOption('--ca-bundle-file <path>', 'PEM of the CA that signed the reports server certificate')
+    .option('--storage <url>', 'the store the reports server uses: sqlite:PATH or postgres://...', 'sqlite:reports.db')
+    .option('--cluster-name <name>', 'cluster name in the SQL views', 'default')
+    .option('--kubeconfig <path>', 'kubeconfig (default: $KUBECONFIG, ~/.kube/config, in-cluster)')
+    .option('--service-namespace <name>', 'namespace of the reports server Service', 'argus-system')
+    .option('--service-name <name>', 'name of the reports server Service', 'argus-reports-server')
+    .option('--service-port <port>', 'port of the reports server Service', '443')
+    .action(
+      async (flags: {
+        caBundleFile: string;
+        storage: string;
+        clusterName: string;
+        kubeconfig?: string;
+        serviceNamespace: string;
+        serviceName: string;
+        servicePort: string;
+      }) => {
+        const client = KubeClient.fromOptions({
+          kubeconfig: flags.kubeconfig,
+          userAgent: 'argus-reports-server/migrate',
+        });
+        const storage = await openStorage(parseStorage(flags.storage, flags.clusterName));
+        try {
+          const result = await migrateFromCrds(client, storage, {
+            service: { namespace: flags.serviceNamespace, name: flags.serviceName, port: Number(flags.servicePort) },
+            caBundle: readFileSync(flags.caBundleFile, 'utf8'),
+          });
+          for (const [resource, count] of Object.entries(result.copied)) {
+            process.stdout.write(`${resource}: ${count} copied\n`);
+          }
+          process.stdout.write(
+            `${result.followed} changes followed during the switch; the API groups are served by the reports server\n`,
+          );
+        } finally {
+          await storage.close();
+          await client.close();
+        }
       },
     );
   command

@@ -21,7 +21,9 @@ import { Informer } from '../../src/kube/informer.ts';
 import { Resources, type KubeObject, type ResourceType } from '../../src/kube/resources.ts';
 import { reportsServerManifests } from '../../src/reports-server/manifests.ts';
 import { ReportsServer } from '../../src/reports-server/server.ts';
-import { openStorage, policyReports } from '../../src/reports-server/storage/index.ts';
+import { migrateFromCrds } from '../../src/reports-server/migrate.ts';
+import { clusterReports, openStorage, policyReports } from '../../src/reports-server/storage/index.ts';
+import { reportCrds } from '../../src/api/reports/index.ts';
 import type { ReportStorage } from '../../src/reports-server/storage/types.ts';
 import { createCA, issueCertificate, type CertificateAuthority, type KeyPairPem } from '../../src/util/pki.ts';
 import { waitFor } from '../../src/util/time.ts';
@@ -987,4 +989,66 @@ test('a @kubernetes/client-node informer lists and watches reports', async () =>
   } finally {
     await informer.stop();
   }
+});
+
+test('migrate: reports stored as CRDs move into the store and the API groups are handed over (last: replaces the test APIServices)', async () => {
+  for (const r of registrations.splice(0)) await r.remove();
+  for (const crd of reportCrds()) await client.create(Resources.customResourceDefinitions, crd);
+  await waitFor(
+    'the CRDs to serve the report types',
+    async () => {
+      const names = ['v1alpha2.wgpolicyk8s.io', 'v1alpha1.openreports.io'];
+      for (const name of names) if (!(await client.getOrUndefined(Resources.apiServices, name))) return false;
+      await client.list(polr, { namespace: 'default' });
+      return true;
+    },
+    { timeoutMs: 60_000, intervalMs: 250 },
+  );
+  await namespace('migrate');
+  for (const name of ['m1', 'm2', 'm3']) {
+    await client.create(polr, { ...report(name), metadata: { name, namespace: 'migrate', labels: { from: 'etcd' } } });
+  }
+  await client.create(
+    {
+      group: 'openreports.io',
+      version: 'v1alpha1',
+      resource: 'clusterreports',
+      kind: 'ClusterReport',
+      namespaced: false,
+    },
+    {
+      apiVersion: 'openreports.io/v1alpha1',
+      kind: 'ClusterReport',
+      metadata: { name: 'cluster-wide' },
+      source: 'argus',
+    } as KubeObject,
+  );
+  assert.equal((await storage.list(policyReports, { namespace: 'migrate' })).items.length, 0);
+  await client.create(Resources.services, {
+    metadata: { name: 'wgpolicyk8s', namespace: 'default' },
+    spec: { type: 'ExternalName', externalName: '127.0.0.1' },
+  } as KubeObject);
+  const result = await migrateFromCrds(client, storage, {
+    // The serving certificate names wgpolicyk8s.default.svc.
+    service: { namespace: 'default', name: 'wgpolicyk8s', port: server.port },
+    caBundle: servingCa.certPem,
+    drainMs: 500,
+  });
+  assert.equal(result.copied['policyreports.wgpolicyk8s.io'], 3);
+  assert.equal(result.copied['clusterreports.openreports.io'], 1);
+  // kubectl now reads from the reports server (the store has them), and writes go there.
+  await waitFor('kubectl to read the migrated reports', async () => {
+    const r = await cp.kubectl(['get', 'polr', '-n', 'migrate', '-l', 'from=etcd', '-o', 'name']);
+    return r.code === 0 && r.stdout.trim().split('\n').length === 3;
+  });
+  await kubectl(['label', 'polr', 'm1', '-n', 'migrate', 'moved=yes']);
+  const stored = await storage.get(policyReports, 'migrate', 'm1');
+  assert.equal(stored.metadata.labels?.moved, 'yes');
+  assert.equal((await storage.get(clusterReports, '', 'cluster-wide')).source, 'argus');
+  const apiService = await client.get<KubeObject & { spec: { service?: { name: string } } }>(
+    Resources.apiServices,
+    'v1alpha2.wgpolicyk8s.io',
+  );
+  assert.equal(apiService.spec.service?.name, 'wgpolicyk8s');
+  assert.equal(apiService.metadata?.labels?.['kube-aggregator.kubernetes.io/automanaged'], undefined);
 });
