@@ -1,10 +1,12 @@
 // The Kubernetes objects that run the reports API server in a cluster: ServiceAccount and the RBAC an
 // aggregated API server needs (system:auth-delegator for TokenReview and SubjectAccessReview, the
 // extension-apiserver-authentication-reader Role in kube-system, namespaces for the NamespaceLifecycle
-// check), ClusterRoles that extend view/edit/admin to the report types, the Service, the Deployment and one
-// APIService per group-version. `argus reports-server manifests` prints them as YAML.
+// check), ClusterRoles that extend view/edit/admin to the report types (view also to the analytics), the
+// Service, the Deployment and one APIService per group-version. `argus reports-server manifests` prints
+// them as YAML.
 import { stringify } from 'yaml';
 import { reportTypes } from '../api/reports/index.ts';
+import { ANALYTICS_GROUP, ANALYTICS_VERSION } from './http/analytics.ts';
 
 export interface ManifestOptions {
   namespace?: string;
@@ -90,6 +92,16 @@ export function reportsServerManifests(options: ManifestOptions): Manifest[] {
       subjects,
     },
     aggregate('view', ['get', 'list', 'watch']),
+    {
+      // Analytics (results, summaries): rows are limited to the reports the caller may list anyway.
+      apiVersion: 'rbac.authorization.k8s.io/v1',
+      kind: 'ClusterRole',
+      metadata: {
+        name: 'argus-reports-analytics-view',
+        labels: { ...labels, 'rbac.authorization.k8s.io/aggregate-to-view': 'true' },
+      },
+      rules: [{ apiGroups: [ANALYTICS_GROUP], resources: ['results', 'summaries'], verbs: ['list'] }],
+    },
     aggregate('edit', ['create', 'update', 'patch', 'delete', 'deletecollection']),
     aggregate('admin', ['create', 'update', 'patch', 'delete', 'deletecollection']),
     {
@@ -164,7 +176,10 @@ export function reportsServerManifests(options: ManifestOptions): Manifest[] {
       },
     },
   });
-  const groupVersions = [...new Map(reportTypes.map((t) => [`${t.version}.${t.group}`, t])).values()];
+  const groupVersions = [
+    ...new Map(reportTypes.map((t) => [`${t.version}.${t.group}`, { group: t.group, version: t.version }])).values(),
+    { group: ANALYTICS_GROUP, version: ANALYTICS_VERSION },
+  ];
   for (const t of groupVersions) {
     manifests.push({
       apiVersion: 'apiregistration.k8s.io/v1',

@@ -16,6 +16,15 @@ import { errorMessage, logger } from '../util/log.ts';
 import { counter, exponentialBuckets, histogram, registry } from '../util/metrics.ts';
 import { Authenticator, type UserInfo } from './auth/authn.ts';
 import { Authorizer, forbiddenMessage, type Attributes } from './auth/authz.ts';
+import {
+  ANALYTICS_GROUP,
+  ANALYTICS_VERSION,
+  analyticsDiscoveryItem,
+  analyticsGroup,
+  analyticsResourceList,
+  analyticsRoute,
+  serveAnalytics,
+} from './http/analytics.ts';
 import { aggregatedDiscovery, apiGroupDocument, apiGroupList, apiResourceList } from './http/discovery.ts';
 import { ResourceHandlers, sendJson } from './http/handlers.ts';
 import { contentTypeOf, negotiate } from './http/negotiation.ts';
@@ -220,6 +229,47 @@ export class ReportsServer {
       if (route.kind === 'probe') return await this.probe(route.path, res);
       const user = await this.authenticator.authenticate(req);
       if (!user) throw unauthorized();
+      const analytics = route.kind === 'notFound' ? analyticsRoute(url.pathname) : undefined;
+      if (analytics?.kind === 'query') {
+        verb = 'list';
+        group = ANALYTICS_GROUP;
+        resource = analytics.resource;
+        if (req.method !== 'GET')
+          throw new HttpError(405, 'MethodNotAllowed', `${req.method} is not supported on ${resource}`);
+        await this.authorize(user, {
+          verb,
+          group,
+          version: ANALYTICS_VERSION,
+          resource,
+          namespace: analytics.namespace,
+          name: '',
+        });
+        const can = async (g: string, r: string, namespace: string): Promise<boolean> =>
+          (
+            await this.authorizer.authorize(user, {
+              verb: 'list',
+              group: g,
+              version: this.served.find((x) => x.type.group === g)?.type.version ?? '',
+              resource: r,
+              namespace,
+              name: '',
+            })
+          ).allowed;
+        return await serveAnalytics(res, analytics, url.searchParams, this.options.storage, can, () =>
+          this.namespaceNames(),
+        );
+      }
+      if (analytics) {
+        await this.authorize(user, { path: url.pathname, verb: 'get' });
+        negotiate(req.headers.accept, ['object']);
+        return sendJson(
+          res,
+          200,
+          analytics.kind === 'group'
+            ? { kind: 'APIGroup', apiVersion: 'v1', ...analyticsGroup }
+            : analyticsResourceList(),
+        );
+      }
       if (route.kind === 'resource') {
         verb = route.verb;
         group = route.type.group;
@@ -331,10 +381,14 @@ export class ReportsServer {
       }
       case 'apis': {
         const representation = negotiate(req.headers.accept, ['object', 'discovery']);
-        const body =
-          representation.kind === 'discovery'
-            ? aggregatedDiscovery(this.served, representation.version)
-            : apiGroupList(this.served);
+        let body: unknown;
+        if (representation.kind === 'discovery') {
+          const doc = aggregatedDiscovery(this.served, representation.version);
+          body = { ...doc, items: [...doc.items, analyticsDiscoveryItem()] };
+        } else {
+          const doc = apiGroupList(this.served);
+          body = { ...doc, groups: [...doc.groups, analyticsGroup] };
+        }
         return sendJson(res, 200, body, contentTypeOf(representation));
       }
       case 'group': {
@@ -358,6 +412,14 @@ export class ReportsServer {
       default:
         throw notFoundPath();
     }
+  }
+
+  /** Every namespace's name (for analytics of callers with namespace-scoped rights only). */
+  private async namespaceNames(): Promise<string[]> {
+    const client = this.options.namespaceClient;
+    if (!client) return [];
+    const list = await client.listAll(Resources.namespaces);
+    return list.items.map((n) => n.metadata?.name ?? '').filter(Boolean);
   }
 
   /** NamespaceLifecycle: no new objects in a namespace that does not exist or is being deleted. */

@@ -50,7 +50,13 @@ const registrations: RegisteredAPIService[] = [];
 async function servingPair(ca: CertificateAuthority): Promise<KeyPairPem> {
   return issueCertificate(ca, {
     commonName: 'argus-reports.default.svc',
-    hosts: ['wgpolicyk8s.default.svc', 'openreports.default.svc', '127.0.0.1', 'localhost'],
+    hosts: [
+      'wgpolicyk8s.default.svc',
+      'openreports.default.svc',
+      'argus-analytics.default.svc',
+      '127.0.0.1',
+      'localhost',
+    ],
     usage: 'server',
   });
 }
@@ -86,6 +92,7 @@ before(async () => {
   for (const [group, version, serviceName] of [
     ['wgpolicyk8s.io', 'v1alpha2', 'wgpolicyk8s'],
     ['openreports.io', 'v1alpha1', 'openreports'],
+    ['reports.argus.io', 'v1alpha1', 'argus-analytics'],
   ] as const) {
     registrations.push(
       await registerAPIService(cp, {
@@ -836,7 +843,7 @@ test('argus reports-server: the CLI serves with a generated certificate and stop
       assert.equal(body.kind, 'APIGroupList');
       assert.deepEqual(
         body.groups.map((g) => g.name),
-        ['wgpolicyk8s.io', 'openreports.io'],
+        ['wgpolicyk8s.io', 'openreports.io', 'reports.argus.io'],
       );
     } finally {
       await dispatcher.close();
@@ -876,7 +883,7 @@ test('manifests: the RBAC they grant is all the server needs; view/edit roles co
   };
   assert.deepEqual(
     manifests.filter((m) => m.kind === 'APIService').map((m) => (m.metadata as { name: string }).name),
-    ['v1alpha2.wgpolicyk8s.io', 'v1alpha1.openreports.io'],
+    ['v1alpha2.wgpolicyk8s.io', 'v1alpha1.openreports.io', 'v1alpha1.reports.argus.io'],
   );
   await namespace('argus-system');
   for (const m of manifests) {
@@ -989,6 +996,89 @@ test('a @kubernetes/client-node informer lists and watches reports', async () =>
   } finally {
     await informer.stop();
   }
+});
+
+test('analytics: failed results with high or critical severity, cluster-wide, limited to what the caller may read', async () => {
+  await namespace('analytics');
+  await client.create(polr, {
+    ...report('mixed'),
+    metadata: { name: 'mixed', namespace: 'analytics' },
+    results: [
+      {
+        policy: 'p-critical',
+        result: 'fail',
+        severity: 'critical',
+        resources: [{ kind: 'Pod', namespace: 'analytics', name: 'a' }],
+      },
+      { policy: 'p-low', result: 'fail', severity: 'low' },
+      { policy: 'p-pass', result: 'pass', severity: 'high' },
+    ],
+  });
+  type Row = {
+    namespace: string;
+    report: string;
+    policy: string;
+    severity: string;
+    result: string;
+    resource: string | null;
+  };
+  const query = '/apis/reports.argus.io/v1alpha1/results?result=fail&severity=high,critical';
+  const all = JSON.parse(await kubectl(['get', '--raw', query])) as { kind: string; items: Row[] };
+  assert.equal(all.kind, 'ResultList');
+  assert.ok(all.items.every((r) => r.result === 'fail' && ['high', 'critical'].includes(r.severity)));
+  assert.ok(
+    all.items.some((r) => r.namespace === 'analytics' && r.policy === 'p-critical' && r.resource === 'Pod/analytics/a'),
+  );
+  assert.ok(!all.items.some((r) => r.policy === 'p-low' || r.policy === 'p-pass'));
+  assert.ok(new Set(all.items.map((r) => r.namespace)).size > 1);
+  const summary = JSON.parse(
+    await kubectl(['get', '--raw', '/apis/reports.argus.io/v1alpha1/namespaces/analytics/summaries']),
+  ) as { kind: string; items: { namespace: string; policy: string; result: string; count: number }[] };
+  assert.equal(summary.kind, 'ResultSummaryList');
+  assert.deepEqual(
+    summary.items.map((r) => `${r.namespace}/${r.policy}/${r.result}=${r.count}`),
+    ['analytics/p-critical/fail=1', 'analytics/p-low/fail=1', 'analytics/p-pass/pass=1'],
+  );
+  // carol may read reports of both groups in team-a only (view, through the aggregated ClusterRole) and may
+  // list results there: she sees team-a's rows and nothing else; nobody gets 403.
+  await client.create(
+    {
+      group: 'rbac.authorization.k8s.io',
+      version: 'v1',
+      resource: 'clusterroles',
+      kind: 'ClusterRole',
+      namespaced: false,
+    },
+    {
+      metadata: { name: 'argus-analytics-reader' },
+      rules: [{ apiGroups: ['reports.argus.io'], resources: ['results', 'summaries'], verbs: ['list'] }],
+    } as KubeObject,
+  );
+  await client.create(
+    {
+      group: 'rbac.authorization.k8s.io',
+      version: 'v1',
+      resource: 'clusterrolebindings',
+      kind: 'ClusterRoleBinding',
+      namespaced: false,
+    },
+    {
+      metadata: { name: 'carol-analytics' },
+      roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'ClusterRole', name: 'argus-analytics-reader' },
+      subjects: [{ kind: 'User', name: 'carol', apiGroup: 'rbac.authorization.k8s.io' }],
+    } as KubeObject,
+  );
+  const carol = cp.writeKubeconfig(join(dir, 'carol.kubeconfig'), await cp.identity('carol'));
+  const rows = await waitFor('carol to query results', async () => {
+    const r = await cp.kubectl(['--kubeconfig', carol, 'get', '--raw', query]);
+    return r.code === 0 ? (JSON.parse(r.stdout) as { items: Row[] }).items : undefined;
+  });
+  assert.ok(rows.length > 0);
+  assert.deepEqual([...new Set(rows.map((r) => r.namespace))], ['team-a']);
+  const nobody = cp.writeKubeconfig(join(dir, 'nobody2.kubeconfig'), await cp.identity('nobody'));
+  const denied = await cp.kubectl(['--kubeconfig', nobody, 'get', '--raw', query]);
+  assert.notEqual(denied.code, 0);
+  assert.match(denied.stderr, /forbidden/i);
 });
 
 test('migrate: reports stored as CRDs move into the store and the API groups are handed over (last: replaces the test APIServices)', async () => {
