@@ -3,7 +3,7 @@
 // RBAC through SubjectAccessReview; errors as Status objects.
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
@@ -1000,6 +1000,8 @@ test('a @kubernetes/client-node informer lists and watches reports', async () =>
 
 test('analytics: failed results with high or critical severity, cluster-wide, limited to what the caller may read', async () => {
   await namespace('analytics');
+  await namespace('analytics-b');
+  await client.create(polr, { ...report('other'), metadata: { name: 'other', namespace: 'analytics-b' } });
   await client.create(polr, {
     ...report('mixed'),
     metadata: { name: 'mixed', namespace: 'analytics' },
@@ -1039,42 +1041,69 @@ test('analytics: failed results with high or critical severity, cluster-wide, li
     summary.items.map((r) => `${r.namespace}/${r.policy}/${r.result}=${r.count}`),
     ['analytics/p-critical/fail=1', 'analytics/p-low/fail=1', 'analytics/p-pass/pass=1'],
   );
-  // carol may read reports of both groups in team-a only (view, through the aggregated ClusterRole) and may
-  // list results there: she sees team-a's rows and nothing else; nobody gets 403.
-  await client.create(
-    {
-      group: 'rbac.authorization.k8s.io',
-      version: 'v1',
-      resource: 'clusterroles',
-      kind: 'ClusterRole',
-      namespaced: false,
-    },
-    {
-      metadata: { name: 'argus-analytics-reader' },
-      rules: [{ apiGroups: ['reports.argus.io'], resources: ['results', 'summaries'], verbs: ['list'] }],
-    } as KubeObject,
-  );
-  await client.create(
-    {
-      group: 'rbac.authorization.k8s.io',
-      version: 'v1',
-      resource: 'clusterrolebindings',
-      kind: 'ClusterRoleBinding',
-      namespaced: false,
-    },
-    {
-      metadata: { name: 'carol-analytics' },
-      roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'ClusterRole', name: 'argus-analytics-reader' },
-      subjects: [{ kind: 'User', name: 'carol', apiGroup: 'rbac.authorization.k8s.io' }],
-    } as KubeObject,
-  );
-  const carol = cp.writeKubeconfig(join(dir, 'carol.kubeconfig'), await cp.identity('carol'));
-  const rows = await waitFor('carol to query results', async () => {
-    const r = await cp.kubectl(['--kubeconfig', carol, 'get', '--raw', query]);
+  // The same through the kubectl plugin (kubectl finds kubectl-argus on PATH).
+  const bin = join(dir, 'bin');
+  mkdirSync(bin, { recursive: true });
+  const plugin = join(bin, 'kubectl-argus');
+  const source = new URL('../../src/cli/kubectl-argus.ts', import.meta.url).pathname;
+  writeFileSync(plugin, `#!/bin/sh\nexec "${process.execPath}" "${source}" "$@"\n`, { mode: 0o755 });
+  const runPlugin = (args: string[]) =>
+    new Promise<{ code: number | null; stdout: string; stderr: string }>((resolve) => {
+      const child = spawn(cp.binaries.kubectl, ['argus', ...args], {
+        env: { ...process.env, PATH: `${bin}:${process.env.PATH ?? ''}`, KUBECONFIG: cp.kubeconfigPath },
+      });
+      let stdout = '';
+      let stderr = '';
+      child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
+      child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+      child.on('close', (code) => resolve({ code, stdout, stderr }));
+    });
+  const queried = await runPlugin(['reports', 'query', '--result', 'fail', '--severity', 'high,critical']);
+  assert.equal(queried.code, 0, queried.stderr);
+  assert.match(queried.stdout, /^NAMESPACE\s+REPORT\s+POLICY\s+RULE\s+SEVERITY\s+RESULT\s+RESOURCE\s+MESSAGE/);
+  assert.match(queried.stdout, /analytics\s+mixed\s+p-critical\s+<none>\s+critical\s+fail\s+Pod\/analytics\/a/);
+  assert.doesNotMatch(queried.stdout, /p-low/);
+  const summarized = await runPlugin(['reports', 'summary', '-n', 'analytics']);
+  assert.equal(summarized.code, 0, summarized.stderr);
+  assert.match(summarized.stdout, /analytics\s+p-low\s+low\s+fail\s+1/);
+
+  // erin may list the reports of both groups in analytics-b only, and results anywhere: she sees
+  // analytics-b's rows and nothing else; nobody gets 403.
+  const rbac = (resource: string, kind: string, namespaced: boolean): ResourceType => ({
+    group: 'rbac.authorization.k8s.io',
+    version: 'v1',
+    resource,
+    kind,
+    namespaced,
+  });
+  await client.create(rbac('roles', 'Role', true), {
+    metadata: { name: 'reports-lister', namespace: 'analytics-b' },
+    rules: [
+      { apiGroups: ['wgpolicyk8s.io'], resources: ['policyreports'], verbs: ['list'] },
+      { apiGroups: ['openreports.io'], resources: ['reports'], verbs: ['list'] },
+    ],
+  } as KubeObject);
+  await client.create(rbac('rolebindings', 'RoleBinding', true), {
+    metadata: { name: 'erin-lists', namespace: 'analytics-b' },
+    roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'Role', name: 'reports-lister' },
+    subjects: [{ kind: 'User', name: 'erin', apiGroup: 'rbac.authorization.k8s.io' }],
+  } as KubeObject);
+  await client.create(rbac('clusterroles', 'ClusterRole', false), {
+    metadata: { name: 'argus-analytics-reader' },
+    rules: [{ apiGroups: ['reports.argus.io'], resources: ['results', 'summaries'], verbs: ['list'] }],
+  } as KubeObject);
+  await client.create(rbac('clusterrolebindings', 'ClusterRoleBinding', false), {
+    metadata: { name: 'erin-analytics' },
+    roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'ClusterRole', name: 'argus-analytics-reader' },
+    subjects: [{ kind: 'User', name: 'erin', apiGroup: 'rbac.authorization.k8s.io' }],
+  } as KubeObject);
+  const erin = cp.writeKubeconfig(join(dir, 'erin.kubeconfig'), await cp.identity('erin'));
+  const rows = await waitFor('erin to query results', async () => {
+    const r = await cp.kubectl(['--kubeconfig', erin, 'get', '--raw', query]);
     return r.code === 0 ? (JSON.parse(r.stdout) as { items: Row[] }).items : undefined;
   });
   assert.ok(rows.length > 0);
-  assert.deepEqual([...new Set(rows.map((r) => r.namespace))], ['team-a']);
+  assert.deepEqual([...new Set(rows.map((r) => r.namespace))], ['analytics-b']);
   const nobody = cp.writeKubeconfig(join(dir, 'nobody2.kubeconfig'), await cp.identity('nobody'));
   const denied = await cp.kubectl(['--kubeconfig', nobody, 'get', '--raw', query]);
   assert.notEqual(denied.code, 0);
