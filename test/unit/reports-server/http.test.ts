@@ -2,6 +2,7 @@
 // discovery documents and Status mapping.
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
+import { formatTable } from '../../../src/cli/kubectl-argus.ts';
 import { parseStorage } from '../../../src/cli/reports-server.ts';
 import { aggregatedDiscovery, apiResourceList } from '../../../src/reports-server/http/discovery.ts';
 import { bodyFormat, negotiate, parseAccept } from '../../../src/reports-server/http/negotiation.ts';
@@ -341,4 +342,17 @@ test('--storage: sqlite:PATH and postgres:// URLs', () => {
   });
   assert.throws(() => parseStorage('postgres://db.example/', 'x'), /database name/);
   assert.throws(() => parseStorage('mysql://db', 'x'), /sqlite:PATH or postgres/);
+});
+
+test('kubectl argus: tables aligned as kubectl prints them', () => {
+  assert.equal(
+    formatTable(
+      ['NAMESPACE', 'POLICY', 'COUNT'],
+      [
+        ['team-a', 'require-labels', 3],
+        ['b', null, 12],
+      ],
+    ),
+    'NAMESPACE   POLICY           COUNT\nteam-a      require-labels   3\nb           <none>           12\n',
+  );
 });
