@@ -288,6 +288,29 @@ test('kubectl: create, get -A, -o wide, -o yaml, describe, label, annotate, patc
     JSON.stringify({ ...applied, summary: { pass: 9 } }),
   );
 
+  // Pages of one (continue tokens through kubectl) and field selectors pushed down to the store.
+  const paged = await kubectl(['get', 'polr', '-n', 'kubectl', '--chunk-size=1', '-o', 'name']);
+  assert.deepEqual(paged.trim().split('\n'), [
+    'policyreport.wgpolicyk8s.io/applied',
+    'policyreport.wgpolicyk8s.io/pod-web-0',
+  ]);
+  const byScope = await kubectl([
+    'get',
+    'polr',
+    '-A',
+    '--field-selector',
+    'scope.name=web-0,metadata.namespace=kubectl',
+    '-o',
+    'name',
+  ]);
+  assert.deepEqual(byScope.trim().split('\n').sort(), [
+    'policyreport.wgpolicyk8s.io/applied',
+    'policyreport.wgpolicyk8s.io/pod-web-0',
+  ]);
+  const badField = await cp.kubectl(['get', 'polr', '-A', '--field-selector', 'spec.color=red']);
+  assert.notEqual(badField.code, 0);
+  assert.match(badField.stderr, /BadRequest|field label not supported|not supported/i);
+
   await kubectl(['delete', 'polr', 'pod-web-0', 'applied', '-n', 'kubectl']);
   assert.equal((await kubectl(['get', 'polr', '-n', 'kubectl', '-o', 'name'])).trim(), '');
 });
