@@ -119,9 +119,11 @@ export class ReportsServer {
         ...this.secureContextOptions(),
         requestCert: true,
         rejectUnauthorized: false,
-        // Watches stream for a long time; keep-alive connections of the aggregator are reused.
+        // Watches stream for a long time. Idle keep-alive connections are kept longer than the aggregator's
+        // transport keeps them (90 s), so it never sends a request on a connection this side is closing.
         requestTimeout: 0,
-        keepAliveTimeout: 60_000,
+        keepAliveTimeout: 120_000,
+        headersTimeout: 130_000,
       },
       (req, res) => void this.serve(req, res),
     );
