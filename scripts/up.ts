@@ -5,7 +5,13 @@
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
+import { readAuthenticationConfig } from '../src/kube/authn-config.ts';
+import { ReportsServer } from '../src/reports-server/server.ts';
+import { openStorage, type ReportStorage } from '../src/reports-server/storage/index.ts';
+import { version } from '../src/cli/version.ts';
 import { errorMessage } from '../src/util/log.ts';
+import { createCA, issueCertificate } from '../src/util/pki.ts';
+import { registerAPIService } from '../test/testbed/aggregation.ts';
 import { cacheRoot } from '../test/testbed/binaries.ts';
 import { ControlPlane } from '../test/testbed/controlplane.ts';
 import { NodeAgent } from '../test/testbed/node-agent/index.ts';
@@ -23,11 +29,15 @@ const cp = await ControlPlane.start({ name: values.name, log: (line) => say(`  $
   process.exit(1);
 });
 let agent: NodeAgent | undefined;
+let storage: ReportStorage | undefined;
+let reports: ReportsServer | undefined;
 let stopping = false;
 async function shutdown(code: number): Promise<never> {
   if (!stopping) {
     stopping = true;
     say('\nargus up: stopping');
+    await reports?.close();
+    await storage?.close();
     await agent?.stop();
     await cp.stop();
   }
@@ -42,6 +52,8 @@ try {
   const dir = join(cacheRoot(), 'up', values.name);
   mkdirSync(dir, { recursive: true });
   const kubeconfig = cp.writeKubeconfig(join(dir, 'kubeconfig'));
+  const reportsDb = join(dir, 'reports.db');
+  await startReportsServer(reportsDb);
   const seconds = ((performance.now() - started) / 1000).toFixed(1);
   say(`
 Argus is up (${seconds} s).
@@ -56,12 +68,45 @@ Try:
   ${cp.binaries.kubectl} get nodes,namespaces
   ./dev argus debug whoami
   ./dev argus scan --output html=argus-report.html     # every ruleset, including the node rules
+  ./dev argus scan --output policyreport=reports.yaml && ${cp.binaries.kubectl} apply -f reports.yaml
+  ${cp.binaries.kubectl} get polr -A                    # PolicyReports served from ${reportsDb}
 
-Components: the control plane, the node agent and the scanner run now; the operator, reports API server,
-extensions and attestation controllers join here as they are built.
+Components: the control plane, the node agent, the scanner and the reports API server (SQLite) run now;
+the operator, extensions and attestation controllers join here as they are built.
 Press Ctrl-C to stop; everything started here is removed.`);
   if (values['exit-when-ready']) await shutdown(0);
 } catch (err) {
   process.stderr.write(`argus up: ${errorMessage(err)}\n`);
   await shutdown(1);
+}
+
+/** The reports API server on SQLite, registered with kube-apiserver through the aggregation layer. */
+async function startReportsServer(path: string): Promise<void> {
+  const client = cp.client('argus-up/reports-server');
+  const ca = await createCA('argus-up-reports');
+  const groups = [
+    ['wgpolicyk8s.io', 'v1alpha2', 'wgpolicyk8s'],
+    ['openreports.io', 'v1alpha1', 'openreports'],
+    ['reports.argus.io', 'v1alpha1', 'argus-analytics'],
+  ] as const;
+  const serving = await issueCertificate(ca, {
+    commonName: 'argus-reports.default.svc',
+    hosts: [...groups.map(([, , service]) => `${service}.default.svc`), '127.0.0.1', 'localhost'],
+    usage: 'server',
+  });
+  storage = await openStorage({ backend: 'sqlite', path });
+  reports = new ReportsServer({
+    storage,
+    serving: { cert: serving.certPem, key: serving.keyPem },
+    host: '127.0.0.1',
+    port: 0,
+    authentication: await readAuthenticationConfig(client),
+    authenticationClient: client,
+    authorizationClient: client,
+    namespaceClient: client,
+    version,
+  });
+  const port = await reports.listen();
+  for (const [group, groupVersion, serviceName] of groups)
+    await registerAPIService(cp, { group, version: groupVersion, serviceName, port, caBundle: ca.certPem });
 }
