@@ -1,7 +1,8 @@
 // The runner's report exporters (src/runner/outputs) against real endpoints: a testbed control plane for the
 // ConfigMap output, a local HTTPS receiver for the webhook, a real PostgreSQL.
 import assert from 'node:assert/strict';
-import { randomBytes } from 'node:crypto';
+import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
+import type { IncomingMessage, ServerResponse } from 'node:http';
 import { gunzipSync } from 'node:zlib';
 import { after, before, describe, test } from 'node:test';
 import type { KubeClient } from '../../src/kube/client.ts';
@@ -10,6 +11,8 @@ import { exportReport, OutputError, type OutputContext } from '../../src/runner/
 import type { Report } from '../../src/scanner/report/report.ts';
 import { sampleReport } from '../support/sample-report.ts';
 import { ControlPlane } from '../testbed/controlplane.ts';
+import { serveHttps, webhookServingCert, type HttpsServer } from '../testbed/webhooks.ts';
+import type { RetryPolicy } from '../../src/runner/outputs/webhook.ts';
 
 let cp: ControlPlane;
 let client: KubeClient;
@@ -105,5 +108,164 @@ describe('configMap output', () => {
     const cm = await client.get<ConfigMapObject>(Resources.configMaps, 'compliance-scan-report-almost', ns);
     const gz = Buffer.from(cm.binaryData?.['report.json.gz'] ?? '', 'base64');
     assert.deepEqual(JSON.parse(gunzipSync(gz).toString('utf8')), report);
+  });
+});
+
+describe('webhook output', () => {
+  const hmacKey = randomBytes(32).toString('hex');
+  const token = 'bearer-token-1';
+  const fast: RetryPolicy = {
+    attempts: 4,
+    initialDelayMs: 20,
+    maxDelayMs: 200,
+    totalMs: 10_000,
+    attemptTimeoutMs: 5_000,
+  };
+  let server: HttpsServer;
+  let ns: string;
+  interface Received {
+    headers: IncomingMessage['headers'];
+    body: string;
+  }
+  let received: Received[] = [];
+  /** Status codes to answer, in order; 200 once they run out. */
+  let answers: number[] = [];
+
+  before(async () => {
+    const { ca, cert } = await webhookServingCert();
+    server = await serveHttps(
+      async (req: IncomingMessage, res: ServerResponse) => {
+        let body = '';
+        for await (const chunk of req) body += (chunk as Buffer).toString();
+        received.push({ headers: req.headers, body });
+        const code = answers.shift() ?? 200;
+        res.writeHead(code, { 'content-type': 'text/plain' });
+        res.end(code === 200 ? 'ok' : `answer ${code}`);
+      },
+      { cert: cert.certPem, key: cert.keyPem },
+    );
+    ns = await namespace();
+    await client.create(Resources.secrets, {
+      metadata: { name: 'hook-credentials', namespace: ns },
+      stringData: { hmacKey, token },
+    } as never);
+    await client.create(Resources.secrets, {
+      metadata: { name: 'hook-ca', namespace: ns },
+      stringData: { 'ca.crt': ca.certPem },
+    } as never);
+  });
+
+  after(async () => {
+    await server?.close();
+  });
+
+  const spec = () => ({
+    output: {
+      webhook: {
+        url: `https://127.0.0.1:${server.port}/reports`,
+        credentialsRef: { name: 'hook-credentials', namespace: ns },
+        tls: { caSecretRef: { name: 'hook-ca', namespace: ns } },
+      },
+    },
+  });
+
+  const reset = (codes: number[] = []): void => {
+    received = [];
+    answers = codes;
+  };
+
+  /** What a receiver does: HMAC over "<timestamp>.<body>", constant-time compare, fresh timestamp. */
+  function verify(r: Received): boolean {
+    const timestamp = String(r.headers['x-argus-timestamp']);
+    if (Math.abs(Date.now() / 1000 - Number(timestamp)) > 300) return false;
+    const expected = Buffer.from(
+      `sha256=${createHmac('sha256', hmacKey).update(`${timestamp}.${r.body}`).digest('hex')}`,
+    );
+    const got = Buffer.from(String(r.headers['x-argus-signature']));
+    return got.length === expected.length && timingSafeEqual(got, expected);
+  }
+
+  test('POSTs the report, signed (the signature verifies) and with the bearer token', async () => {
+    reset();
+    const report = sampleReport();
+    const details = await exportReport(report, spec(), ctx(), { webhookRetry: fast });
+    assert.deepEqual(details, { webhookRef: { url: spec().output.webhook.url } });
+    assert.equal(received.length, 1);
+    const r = received[0]!;
+    assert.deepEqual(JSON.parse(r.body), report);
+    assert.equal(r.headers['content-type'], 'application/json');
+    assert.equal(r.headers.authorization, `Bearer ${token}`);
+    assert.equal(r.headers['x-argus-scan-uid'], ctx().scanUid);
+    assert.ok(verify(r), 'signature verifies');
+    assert.ok(!verify({ ...r, body: r.body.replace('prod-eu1', 'prod-eu2') }), 'a changed body does not verify');
+    assert.ok(
+      !verify({
+        ...r,
+        headers: { ...r.headers, 'x-argus-timestamp': String(Number(r.headers['x-argus-timestamp']) - 1) },
+      }),
+      'a changed timestamp does not verify',
+    );
+  });
+
+  test('retries after 500 and 503, then succeeds; each attempt signed', async () => {
+    reset([500, 503, 429]);
+    await exportReport(sampleReport(), spec(), ctx(), { webhookRetry: fast });
+    assert.equal(received.length, 4);
+    for (const r of received) assert.ok(verify(r));
+  });
+
+  test('fails permanently after the attempt limit, naming the attempts and the last answer', async () => {
+    reset([503, 503, 503, 503, 503, 503]);
+    await assert.rejects(exportReport(sampleReport(), spec(), ctx(), { webhookRetry: fast }), (err: unknown) => {
+      assert.ok(err instanceof OutputError);
+      assert.equal(err.reason, 'WebhookFailed');
+      assert.match(err.message, /failed after 4 attempts .*last: 503 answer 503/);
+      return true;
+    });
+    assert.equal(received.length, 4);
+  });
+
+  test('stops at the total time limit', async () => {
+    reset([500, 500, 500, 500, 500]);
+    const slow = { ...fast, attempts: 10, initialDelayMs: 150, totalMs: 400 };
+    await assert.rejects(
+      exportReport(sampleReport(), spec(), ctx(), { webhookRetry: slow }),
+      /WebhookFailed|failed after/,
+    );
+    assert.ok(received.length >= 2 && received.length < 5, `${received.length} attempts`);
+  });
+
+  test('a 4xx other than 408/429 is not retried', async () => {
+    reset([403]);
+    await assert.rejects(exportReport(sampleReport(), spec(), ctx(), { webhookRetry: fast }), (err: unknown) => {
+      assert.ok(err instanceof OutputError);
+      assert.equal(err.reason, 'WebhookRejected');
+      assert.match(err.message, /403 answer 403 \(not retried\)/);
+      return true;
+    });
+    assert.equal(received.length, 1);
+  });
+
+  test('without the CA the server is not trusted', async () => {
+    reset();
+    const s = spec();
+    const { tls: _tls, ...noCA } = s.output.webhook;
+    await assert.rejects(
+      exportReport(sampleReport(), { output: { webhook: noCA } }, ctx(), { webhookRetry: { ...fast, attempts: 1 } }),
+      /certificate/,
+    );
+    assert.equal(received.length, 0);
+  });
+
+  test('a missing Secret fails clearly', async () => {
+    reset();
+    const s = spec();
+    s.output.webhook.credentialsRef.name = 'nope';
+    await assert.rejects(exportReport(sampleReport(), s, ctx(), { webhookRetry: fast }), (err: unknown) => {
+      assert.ok(err instanceof OutputError);
+      assert.equal(err.reason, 'SecretNotFound');
+      assert.match(err.message, new RegExp(`Secret ${ns}/nope not found`));
+      return true;
+    });
   });
 });

@@ -4,13 +4,25 @@
 import { outputType, type ReportOutputSpec } from '../../api/diki/reportoutput.ts';
 import type { Report } from '../../scanner/report/report.ts';
 import { exportConfigMap } from './configmap.ts';
+import { exportWebhook, type RetryPolicy } from './webhook.ts';
 import { OutputError, type OutputContext, type OutputDetails } from './types.ts';
 
 export { OutputError, type OutputContext, type OutputDetails } from './types.ts';
 
-export async function exportReport(report: Report, spec: ReportOutputSpec, ctx: OutputContext): Promise<OutputDetails> {
+export interface ExportOptions {
+  /** Retries of the webhook output (default DEFAULT_RETRY of webhook.ts). */
+  webhookRetry?: RetryPolicy;
+}
+
+export async function exportReport(
+  report: Report,
+  spec: ReportOutputSpec,
+  ctx: OutputContext,
+  options: ExportOptions = {},
+): Promise<OutputDetails> {
   const output = spec.output;
   const type = outputType(output);
   if (output.configMap) return exportConfigMap(report, output.configMap, ctx);
+  if (output.webhook) return exportWebhook(report, output.webhook, ctx, options.webhookRetry);
   throw new OutputError('UnsupportedOutput', `output type ${type ?? '(none)'} is not supported by this runner`);
 }
