@@ -11,6 +11,8 @@ import { exportReport, OutputError, type OutputContext } from '../../src/runner/
 import type { Report } from '../../src/scanner/report/report.ts';
 import { sampleReport } from '../support/sample-report.ts';
 import { ControlPlane } from '../testbed/controlplane.ts';
+import { PostgresServer, type DatabaseOptions } from '../testbed/postgres.ts';
+import pg from 'pg';
 import { serveHttps, webhookServingCert, type HttpsServer } from '../testbed/webhooks.ts';
 import type { RetryPolicy } from '../../src/runner/outputs/webhook.ts';
 
@@ -267,5 +269,149 @@ describe('webhook output', () => {
       assert.match(err.message, new RegExp(`Secret ${ns}/nope not found`));
       return true;
     });
+  });
+});
+
+describe('postgresql output', () => {
+  let server: PostgresServer;
+  let db: DatabaseOptions;
+  let ns: string;
+
+  before(async () => {
+    server = await PostgresServer.start();
+    db = await server.createDatabase('outputs');
+    ns = await namespace();
+    await client.create(Resources.secrets, {
+      metadata: { name: 'pg-credentials', namespace: ns },
+      stringData: { username: db.user, password: db.password },
+    } as never);
+    await client.create(Resources.secrets, {
+      metadata: { name: 'pg-wrong', namespace: ns },
+      stringData: { username: db.user, password: 'wrong' },
+    } as never);
+  });
+
+  after(async () => {
+    await server?.destroy();
+  });
+
+  const spec = (table: string, secret = 'pg-credentials') => ({
+    output: {
+      postgresql: {
+        url: `postgres://${db.host}:${db.port}`,
+        database: db.database,
+        table,
+        credentialsRef: { name: secret, namespace: ns },
+      },
+    },
+  });
+
+  async function query<T>(sql: string, params: unknown[] = []): Promise<T[]> {
+    const c = new pg.Client({ ...db });
+    await c.connect();
+    try {
+      return (await c.query(sql, params)).rows as T[];
+    } finally {
+      await c.end();
+    }
+  }
+
+  const findings = (report: Report): number =>
+    report.providers
+      .flatMap((p) => p.rulesets.flatMap((rs) => rs.rules.flatMap((r) => r.checks)))
+      .reduce((n, c) => n + Math.max(1, c.targets?.length ?? 0), 0);
+
+  test('creates the schema, writes one report row and one row per result', async () => {
+    const report = sampleReport();
+    const details = await exportReport(report, spec('compliance_reports'), ctx('pg-scan', 'uid-pg-1'));
+    assert.deepEqual(details, {
+      postgresRef: {
+        url: spec('x').output.postgresql.url,
+        database: db.database,
+        table: 'compliance_reports',
+        recordId: 'uid-pg-1',
+      },
+    });
+    const rows = await query<{ scan_name: string; report: unknown; metadata: unknown; scanner_version: string }>(
+      'SELECT * FROM compliance_reports WHERE scan_uid = $1',
+      ['uid-pg-1'],
+    );
+    assert.equal(rows.length, 1);
+    assert.equal(rows[0]!.scan_name, 'pg-scan');
+    assert.deepEqual(rows[0]!.report, report);
+    assert.deepEqual(rows[0]!.metadata, report.metadata);
+    assert.equal(rows[0]!.scanner_version, report.dikiVersion);
+    const [count] = await query<{ n: string }>(
+      'SELECT count(*) AS n FROM compliance_reports_results WHERE scan_uid = $1',
+      ['uid-pg-1'],
+    );
+    assert.equal(Number(count!.n), findings(report));
+    const failed = await query<{ rule_id: string; severity: string; target: Record<string, string> }>(
+      `SELECT rule_id, severity, target FROM compliance_reports_results
+       WHERE scan_uid = $1 AND ruleset = 'disa-kubernetes-stig' AND status = 'Failed' AND rule_id = '242383'
+       ORDER BY target->>'kind'`,
+      ['uid-pg-1'],
+    );
+    assert.deepEqual(
+      failed.map((r) => [r.rule_id, r.severity, r.target.kind]),
+      [
+        ['242383', 'High', 'ConfigMap'],
+        ['242383', 'High', 'Deployment'],
+        ['242383', 'High', 'Service'],
+      ],
+    );
+  });
+
+  test('exporting a scan again replaces its rows (idempotent per scan uid); other scans stay', async () => {
+    const table = 'audit.scan_reports';
+    await exportReport(sampleReport(), spec(table), ctx('a', 'uid-a'));
+    await exportReport(sampleReport(), spec(table), ctx('b', 'uid-b'));
+    const changed = sampleReport({ time: '2026-02-02T00:00:00.000Z' });
+    changed.providers[0]!.rulesets.pop();
+    await exportReport(changed, spec(table), ctx('a', 'uid-a'));
+    await exportReport(changed, spec(table), ctx('a', 'uid-a'));
+    const reports = await query<{ scan_uid: string; report_time: Date }>(
+      'SELECT scan_uid, report_time FROM audit.scan_reports ORDER BY scan_uid',
+    );
+    assert.deepEqual(
+      reports.map((r) => [r.scan_uid, r.report_time.toISOString()]),
+      [
+        ['uid-a', '2026-02-02T00:00:00.000Z'],
+        ['uid-b', sampleReport().time],
+      ],
+    );
+    const counts = await query<{ scan_uid: string; n: string }>(
+      'SELECT scan_uid, count(*) AS n FROM audit.scan_reports_results GROUP BY scan_uid ORDER BY scan_uid',
+    );
+    assert.deepEqual(
+      counts.map((c) => [c.scan_uid, Number(c.n)]),
+      [
+        ['uid-a', findings(changed)],
+        ['uid-b', findings(sampleReport())],
+      ],
+    );
+  });
+
+  test('concurrent exports to a new table do not race on the schema', async () => {
+    await Promise.all(
+      Array.from({ length: 4 }, (_, i) => exportReport(sampleReport(), spec('racing'), ctx(`r${i}`, `uid-r${i}`))),
+    );
+    const [count] = await query<{ n: string }>('SELECT count(*) AS n FROM racing');
+    assert.equal(Number(count!.n), 4);
+  });
+
+  test('wrong credentials and a bad table name fail clearly', async () => {
+    await assert.rejects(exportReport(sampleReport(), spec('t', 'pg-wrong'), ctx()), (err: unknown) => {
+      assert.ok(err instanceof OutputError);
+      assert.equal(err.reason, 'DatabaseUnavailable');
+      assert.match(err.message, /password authentication failed/);
+      return true;
+    });
+    await assert.rejects(exportReport(sampleReport(), spec('bad-name; drop'), ctx()), (err: unknown) => {
+      assert.ok(err instanceof OutputError);
+      assert.equal(err.reason, 'InvalidTable');
+      return true;
+    });
+    await assert.rejects(exportReport(sampleReport(), spec('t', 'missing'), ctx()), /SecretNotFound|not found/);
   });
 });

@@ -4,6 +4,7 @@
 import { outputType, type ReportOutputSpec } from '../../api/diki/reportoutput.ts';
 import type { Report } from '../../scanner/report/report.ts';
 import { exportConfigMap } from './configmap.ts';
+import { exportPostgres } from './postgres.ts';
 import { exportWebhook, type RetryPolicy } from './webhook.ts';
 import { OutputError, type OutputContext, type OutputDetails } from './types.ts';
 
@@ -23,6 +24,7 @@ export async function exportReport(
   const output = spec.output;
   const type = outputType(output);
   if (output.configMap) return exportConfigMap(report, output.configMap, ctx);
+  if (output.postgresql) return exportPostgres(report, output.postgresql, ctx);
   if (output.webhook) return exportWebhook(report, output.webhook, ctx, options.webhookRetry);
   throw new OutputError('UnsupportedOutput', `output type ${type ?? '(none)'} is not supported by this runner`);
 }
