@@ -131,8 +131,11 @@ interface VariantResult {
   burstWriteSeconds: number;
   rssBefore: number;
   rssAfter: number;
-  /** Bytes of the variant's report store: etcd's data dir (CRD) or the SQLite files / PostgreSQL database. */
+  /** Growth of the variant's report store while the reports were written: etcd's data dir (CRD), the SQLite
+   * files or the PostgreSQL database. */
   disk: number;
+  /** The store's size after the reports. */
+  diskTotal: number;
   diskDetail: string;
   etcdBefore: number;
   etcdAfter: number;
@@ -173,7 +176,7 @@ async function run(ctx: BenchContext): Promise<Report> {
       },
       {
         label: `watch fan-out (${WATCHERS} x ${BURST})`,
-        text: `all ${WATCHERS} saw all ${BURST} after ${ms(r.watchSeconds)}  (writes took ${ms(r.burstWriteSeconds)})${vs(r.watchSeconds, crd.watchSeconds)}`,
+        text: `all ${WATCHERS} saw all ${BURST} after ${ms(r.watchSeconds)}${vs(r.watchSeconds, crd.watchSeconds)}  (writes took ${ms(r.burstWriteSeconds)}; last event ${ms(r.watchSeconds - r.burstWriteSeconds)} after the last write)`,
         values: { seconds: r.watchSeconds, writeSeconds: r.burstWriteSeconds },
       },
       {
@@ -182,9 +185,14 @@ async function run(ctx: BenchContext): Promise<Report> {
         values: { beforeBytes: r.rssBefore, afterBytes: r.rssAfter, growthBytes: r.rssAfter - r.rssBefore },
       },
       {
-        label: 'bytes on disk',
-        text: `${mib(r.disk)}  (${r.diskDetail})${vs(r.disk, crd.disk)}`,
-        values: { bytes: r.disk, etcdBeforeBytes: r.etcdBefore, etcdAfterBytes: r.etcdAfter },
+        label: 'bytes on disk (growth)',
+        text: `${mib(r.disk)}${vs(r.disk, crd.disk)}  (${r.diskDetail})`,
+        values: {
+          growthBytes: r.disk,
+          totalBytes: r.diskTotal,
+          etcdBeforeBytes: r.etcdBefore,
+          etcdAfterBytes: r.etcdAfter,
+        },
       },
     ];
     return { title: variantLabel[r.variant], rows };
@@ -276,6 +284,19 @@ async function runVariant(ctx: BenchContext, variant: Variant): Promise<VariantR
     const etcdDir = internals(cp).etcdDataDir;
     const rssBefore = vmRss(apiServerPid);
     const etcdBefore = dirSize(etcdDir);
+    const sqliteFiles = (): number[] => [fileSize(join(dir, 'reports.db')), fileSize(join(dir, 'reports.db-wal'))];
+    const pgSize = async (): Promise<number> => {
+      const sql = pg!.client(database);
+      await sql.connect();
+      try {
+        const r = await sql.query<{ size: string }>('select pg_database_size(current_database()) as size');
+        return Number(r.rows[0]!.size);
+      } finally {
+        await sql.end();
+      }
+    };
+    const storeBefore =
+      variant === 'crd' ? etcdBefore : variant === 'sqlite' ? sqliteFiles().reduce((a, b) => a + b) : await pgSize();
 
     // 1. Create LIST_SIZE reports in one namespace; every (LIST_SIZE / MATCHES)th matches the selector.
     const every = LIST_SIZE / MATCHES;
@@ -368,27 +389,21 @@ async function runVariant(ctx: BenchContext, variant: Variant): Promise<VariantR
     // 5. Memory and disk.
     const rssAfter = vmRss(apiServerPid);
     const etcdAfter = dirSize(etcdDir);
-    let disk: number;
+    const etcdDb = fileSize(join(etcdDir, 'data', 'member', 'snap', 'db'));
+    let diskTotal: number;
     let diskDetail: string;
     if (variant === 'crd') {
-      disk = etcdAfter;
-      diskDetail = `etcd data dir; ${mib(etcdBefore)} before the reports`;
+      diskTotal = etcdAfter;
+      diskDetail = `etcd data dir ${mib(etcdBefore)} -> ${mib(etcdAfter)}: bbolt db ${mib(etcdDb)}, the rest WAL`;
     } else if (variant === 'sqlite') {
-      const db = join(dir, 'reports.db');
-      const [main, wal] = [fileSize(db), fileSize(`${db}-wal`)];
-      disk = main + wal;
-      diskDetail = `reports.db ${mib(main)} + WAL ${mib(wal)}; etcd ${mib(etcdAfter)}`;
+      const [main, wal] = sqliteFiles() as [number, number];
+      diskTotal = main + wal;
+      diskDetail = `reports.db ${mib(main)} + WAL ${mib(wal)}; etcd data dir ${mib(etcdBefore)} -> ${mib(etcdAfter)}`;
     } else {
-      const sql = pg!.client(database);
-      await sql.connect();
-      try {
-        const r = await sql.query<{ size: string }>('select pg_database_size(current_database()) as size');
-        disk = Number(r.rows[0]!.size);
-      } finally {
-        await sql.end();
-      }
-      diskDetail = `pg_database_size, without PostgreSQL's WAL; etcd ${mib(etcdAfter)}`;
+      diskTotal = await pgSize();
+      diskDetail = `pg_database_size ${mib(storeBefore)} -> ${mib(diskTotal)}, PostgreSQL's WAL not counted; etcd data dir ${mib(etcdBefore)} -> ${mib(etcdAfter)}`;
     }
+    const disk = diskTotal - storeBefore;
     return {
       variant,
       createPerSecond: LIST_SIZE / createSeconds,
@@ -403,6 +418,7 @@ async function runVariant(ctx: BenchContext, variant: Variant): Promise<VariantR
       rssAfter,
       disk,
       diskDetail,
+      diskTotal,
       etcdBefore,
       etcdAfter,
     };
