@@ -6,7 +6,18 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import { gunzipSync } from 'node:zlib';
 import { after, before, describe, test } from 'node:test';
 import type { KubeClient } from '../../src/kube/client.ts';
-import { Resources } from '../../src/kube/resources.ts';
+import { Resources, type KubeObject } from '../../src/kube/resources.ts';
+import {
+  clusterPolicyReportType,
+  clusterReportType,
+  policyReportType,
+  reportCrds,
+  reportType,
+  reportTypes,
+  type ReportType,
+} from '../../src/api/reports/index.ts';
+import { policyReports } from '../../src/scanner/report/policyreport.ts';
+import { waitFor } from '../../src/util/time.ts';
 import { exportReport, OutputError, type OutputContext } from '../../src/runner/outputs/index.ts';
 import type { Report } from '../../src/scanner/report/report.ts';
 import { sampleReport } from '../support/sample-report.ts';
@@ -413,5 +424,97 @@ describe('postgresql output', () => {
       return true;
     });
     await assert.rejects(exportReport(sampleReport(), spec('t', 'missing'), ctx()), /SecretNotFound|not found/);
+  });
+});
+
+describe('reportsAPI output', () => {
+  interface ReportObject extends KubeObject {
+    source?: string;
+    results: { policy: string; rule: string; result: string }[];
+    summary: Record<string, number>;
+  }
+  before(async () => {
+    for (const crd of reportCrds()) await client.create(Resources.customResourceDefinitions, crd as never);
+    await waitFor('report types served', async () => {
+      for (const t of reportTypes) await client.list(t, { limit: 1 });
+      return true;
+    });
+    for (const name of ['ingress', 'monitoring', 'payments'])
+      await client.create(Resources.namespaces, { metadata: { name } });
+    // `shop` does not exist: its reports are skipped.
+  });
+
+  const byKey = (items: KubeObject[]): string[] =>
+    items.map((o) => `${o.metadata?.namespace ?? ''}/${o.metadata?.name}`).sort();
+
+  async function listed(type: ReportType, source: string): Promise<ReportObject[]> {
+    return (await client.listAll<ReportObject>(type, { labelSelector: `reports.argus.io/source=${source}` })).items;
+  }
+
+  test('writes a PolicyReport per namespace with findings and a ClusterPolicyReport per ruleset', async () => {
+    const report = sampleReport();
+    const details = await exportReport(report, { output: { reportsAPI: { namePrefix: 'p1-' } } }, ctx('s1', 'uid-s1'));
+    const expected = policyReports(report).filter(
+      (o) =>
+        o.metadata.namespace === undefined ||
+        (!['shop'].includes(o.metadata.namespace) && /^[a-z]/.test(o.metadata.namespace)),
+    );
+    assert.deepEqual(details, { reportsAPIRef: { apiVersion: 'wgpolicyk8s.io/v1alpha2', reports: expected.length } });
+    const namespaced = await listed(policyReportType, 'p1');
+    const cluster = await listed(clusterPolicyReportType, 'p1');
+    assert.deepEqual(
+      byKey([...namespaced, ...cluster]),
+      byKey(expected.map((o) => ({ metadata: { ...o.metadata, name: o.metadata.name.replace(/^argus-/, 'p1-') } }))),
+    );
+    const stig = cluster.find((o) => o.metadata?.name === 'p1-disa-kubernetes-stig')!;
+    const want = expected.find(
+      (o) => o.kind === 'ClusterPolicyReport' && o.metadata.name === 'argus-disa-kubernetes-stig',
+    )!;
+    assert.deepEqual(stig.results, want.results);
+    assert.deepEqual(stig.summary, want.summary);
+    assert.equal(stig.metadata?.labels?.['compliancescan.diki.gardener.cloud/uid'], 'uid-s1');
+  });
+
+  test('a later scan replaces the results, removes reports it no longer produces, leaves other sources', async () => {
+    const spec = { output: { reportsAPI: { namePrefix: 'p2-' } } };
+    await exportReport(sampleReport(), spec, ctx('s2', 'uid-s2'));
+    await exportReport(sampleReport(), { output: { reportsAPI: { namePrefix: 'other-' } } }, ctx('o', 'uid-o'));
+    const later = sampleReport({ time: '2026-03-01T00:00:00.000Z' });
+    later.providers[0]!.rulesets = later.providers[0]!.rulesets.filter((rs) => rs.id === 'security-hardened-k8s');
+    const details = await exportReport(later, spec, ctx('s3', 'uid-s3'));
+    const expected = policyReports(later).filter((o) => o.metadata.namespace !== 'shop');
+    assert.deepEqual(details, { reportsAPIRef: { apiVersion: 'wgpolicyk8s.io/v1alpha2', reports: expected.length } });
+    const now = [...(await listed(policyReportType, 'p2')), ...(await listed(clusterPolicyReportType, 'p2'))];
+    assert.deepEqual(
+      byKey(now),
+      byKey(expected.map((o) => ({ metadata: { ...o.metadata, name: o.metadata.name.replace(/^argus-/, 'p2-') } }))),
+    );
+    for (const o of now) {
+      assert.equal(o.metadata?.labels?.['compliancescan.diki.gardener.cloud/uid'], 'uid-s3');
+      for (const r of o.results) assert.equal(r.policy, 'security-hardened-k8s/v0.1.0');
+    }
+    assert.ok((await listed(clusterPolicyReportType, 'other')).length === 3, 'the other source keeps its reports');
+    // Exporting the same scan again changes nothing.
+    const before = new Map(
+      now.map((o) => [`${o.metadata?.namespace}/${o.metadata?.name}`, o.metadata?.resourceVersion]),
+    );
+    await exportReport(later, spec, ctx('s3', 'uid-s3'));
+    const again = [...(await listed(policyReportType, 'p2')), ...(await listed(clusterPolicyReportType, 'p2'))];
+    for (const o of again)
+      assert.equal(o.metadata?.resourceVersion, before.get(`${o.metadata?.namespace}/${o.metadata?.name}`));
+  });
+
+  test('openreports.io/v1alpha1: Reports and ClusterReports with source argus', async () => {
+    const details = await exportReport(
+      sampleReport(),
+      { output: { reportsAPI: { apiVersion: 'openreports.io/v1alpha1', namePrefix: 'open-' } } },
+      ctx('s4', 'uid-s4'),
+    );
+    const reports = await listed(reportType, 'open');
+    const cluster = await listed(clusterReportType, 'open');
+    assert.equal(details.reportsAPIRef?.reports, reports.length + cluster.length);
+    assert.equal(cluster.length, 3);
+    for (const o of [...reports, ...cluster]) assert.equal(o.source, 'argus');
+    assert.equal((await listed(clusterPolicyReportType, 'open')).length, 0);
   });
 });

@@ -5,6 +5,7 @@ import { outputType, type ReportOutputSpec } from '../../api/diki/reportoutput.t
 import type { Report } from '../../scanner/report/report.ts';
 import { exportConfigMap } from './configmap.ts';
 import { exportPostgres } from './postgres.ts';
+import { exportReportsAPI } from './reports-api.ts';
 import { exportWebhook, type RetryPolicy } from './webhook.ts';
 import { OutputError, type OutputContext, type OutputDetails } from './types.ts';
 
@@ -26,5 +27,6 @@ export async function exportReport(
   if (output.configMap) return exportConfigMap(report, output.configMap, ctx);
   if (output.postgresql) return exportPostgres(report, output.postgresql, ctx);
   if (output.webhook) return exportWebhook(report, output.webhook, ctx, options.webhookRetry);
+  if (output.reportsAPI) return exportReportsAPI(report, output.reportsAPI, ctx);
   throw new OutputError('UnsupportedOutput', `output type ${type ?? '(none)'} is not supported by this runner`);
 }
