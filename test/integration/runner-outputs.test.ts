@@ -4,6 +4,12 @@ import assert from 'node:assert/strict';
 import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { gunzipSync } from 'node:zlib';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { openSqliteStorage } from '../../src/reports-server/storage/sqlite.ts';
+import type { ReportStorage } from '../../src/reports-server/storage/types.ts';
+import { startAggregatedReportsServer, type AggregatedReportsServer } from '../support/reports-server.ts';
 import { after, before, describe, test } from 'node:test';
 import type { KubeClient } from '../../src/kube/client.ts';
 import { Resources, type KubeObject } from '../../src/kube/resources.ts';
@@ -427,94 +433,141 @@ describe('postgresql output', () => {
   });
 });
 
-describe('reportsAPI output', () => {
-  interface ReportObject extends KubeObject {
-    source?: string;
-    results: { policy: string; rule: string; result: string }[];
-    summary: Record<string, number>;
-  }
-  before(async () => {
-    for (const crd of reportCrds()) await client.create(Resources.customResourceDefinitions, crd as never);
-    await waitFor('report types served', async () => {
-      for (const t of reportTypes) await client.list(t, { limit: 1 });
-      return true;
-    });
-    for (const name of ['ingress', 'monitoring', 'payments'])
-      await client.create(Resources.namespaces, { metadata: { name } });
-    // `shop` does not exist: its reports are skipped.
-  });
+/**
+ * The reportsAPI cases against `setup()`'s cluster: the report types as CRDs of the testbed's kube-apiserver,
+ * or served by the reports API server through the aggregation layer (what `./dev up` and the Helm chart run).
+ */
+function reportsApiSuite(title: string, setup: () => Promise<KubeClient>, teardown: () => Promise<void>): void {
+  describe(title, () => {
+    let rc: KubeClient;
+    const rctx = (scanName: string, scanUid: string): OutputContext => ({ ...ctx(scanName, scanUid), client: rc });
 
-  const byKey = (items: KubeObject[]): string[] =>
-    items.map((o) => `${o.metadata?.namespace ?? ''}/${o.metadata?.name}`).sort();
-
-  async function listed(type: ReportType, source: string): Promise<ReportObject[]> {
-    return (await client.listAll<ReportObject>(type, { labelSelector: `reports.argus.io/source=${source}` })).items;
-  }
-
-  test('writes a PolicyReport per namespace with findings and a ClusterPolicyReport per ruleset', async () => {
-    const report = sampleReport();
-    const details = await exportReport(report, { output: { reportsAPI: { namePrefix: 'p1-' } } }, ctx('s1', 'uid-s1'));
-    const expected = policyReports(report).filter(
-      (o) =>
-        o.metadata.namespace === undefined ||
-        (!['shop'].includes(o.metadata.namespace) && /^[a-z]/.test(o.metadata.namespace)),
-    );
-    assert.deepEqual(details, { reportsAPIRef: { apiVersion: 'wgpolicyk8s.io/v1alpha2', reports: expected.length } });
-    const namespaced = await listed(policyReportType, 'p1');
-    const cluster = await listed(clusterPolicyReportType, 'p1');
-    assert.deepEqual(
-      byKey([...namespaced, ...cluster]),
-      byKey(expected.map((o) => ({ metadata: { ...o.metadata, name: o.metadata.name.replace(/^argus-/, 'p1-') } }))),
-    );
-    const stig = cluster.find((o) => o.metadata?.name === 'p1-disa-kubernetes-stig')!;
-    const want = expected.find(
-      (o) => o.kind === 'ClusterPolicyReport' && o.metadata.name === 'argus-disa-kubernetes-stig',
-    )!;
-    assert.deepEqual(stig.results, want.results);
-    assert.deepEqual(stig.summary, want.summary);
-    assert.equal(stig.metadata?.labels?.['compliancescan.diki.gardener.cloud/uid'], 'uid-s1');
-  });
-
-  test('a later scan replaces the results, removes reports it no longer produces, leaves other sources', async () => {
-    const spec = { output: { reportsAPI: { namePrefix: 'p2-' } } };
-    await exportReport(sampleReport(), spec, ctx('s2', 'uid-s2'));
-    await exportReport(sampleReport(), { output: { reportsAPI: { namePrefix: 'other-' } } }, ctx('o', 'uid-o'));
-    const later = sampleReport({ time: '2026-03-01T00:00:00.000Z' });
-    later.providers[0]!.rulesets = later.providers[0]!.rulesets.filter((rs) => rs.id === 'security-hardened-k8s');
-    const details = await exportReport(later, spec, ctx('s3', 'uid-s3'));
-    const expected = policyReports(later).filter((o) => o.metadata.namespace !== 'shop');
-    assert.deepEqual(details, { reportsAPIRef: { apiVersion: 'wgpolicyk8s.io/v1alpha2', reports: expected.length } });
-    const now = [...(await listed(policyReportType, 'p2')), ...(await listed(clusterPolicyReportType, 'p2'))];
-    assert.deepEqual(
-      byKey(now),
-      byKey(expected.map((o) => ({ metadata: { ...o.metadata, name: o.metadata.name.replace(/^argus-/, 'p2-') } }))),
-    );
-    for (const o of now) {
-      assert.equal(o.metadata?.labels?.['compliancescan.diki.gardener.cloud/uid'], 'uid-s3');
-      for (const r of o.results) assert.equal(r.policy, 'security-hardened-k8s/v0.1.0');
+    interface ReportObject extends KubeObject {
+      source?: string;
+      results: { policy: string; rule: string; result: string }[];
+      summary: Record<string, number>;
     }
-    assert.ok((await listed(clusterPolicyReportType, 'other')).length === 3, 'the other source keeps its reports');
-    // Exporting the same scan again changes nothing.
-    const before = new Map(
-      now.map((o) => [`${o.metadata?.namespace}/${o.metadata?.name}`, o.metadata?.resourceVersion]),
-    );
-    await exportReport(later, spec, ctx('s3', 'uid-s3'));
-    const again = [...(await listed(policyReportType, 'p2')), ...(await listed(clusterPolicyReportType, 'p2'))];
-    for (const o of again)
-      assert.equal(o.metadata?.resourceVersion, before.get(`${o.metadata?.namespace}/${o.metadata?.name}`));
-  });
+    before(async () => {
+      rc = await setup();
+      await waitFor('report types served', async () => {
+        for (const t of reportTypes) await rc.list(t, { limit: 1 });
+        return true;
+      });
+      for (const name of ['ingress', 'monitoring', 'payments'])
+        await rc.create(Resources.namespaces, { metadata: { name } });
+      // `shop` does not exist: its reports are skipped.
+    });
 
-  test('openreports.io/v1alpha1: Reports and ClusterReports with source argus', async () => {
-    const details = await exportReport(
-      sampleReport(),
-      { output: { reportsAPI: { apiVersion: 'openreports.io/v1alpha1', namePrefix: 'open-' } } },
-      ctx('s4', 'uid-s4'),
-    );
-    const reports = await listed(reportType, 'open');
-    const cluster = await listed(clusterReportType, 'open');
-    assert.equal(details.reportsAPIRef?.reports, reports.length + cluster.length);
-    assert.equal(cluster.length, 3);
-    for (const o of [...reports, ...cluster]) assert.equal(o.source, 'argus');
-    assert.equal((await listed(clusterPolicyReportType, 'open')).length, 0);
+    after(teardown);
+
+    const byKey = (items: KubeObject[]): string[] =>
+      items.map((o) => `${o.metadata?.namespace ?? ''}/${o.metadata?.name}`).sort();
+
+    async function listed(type: ReportType, source: string): Promise<ReportObject[]> {
+      return (await rc.listAll<ReportObject>(type, { labelSelector: `reports.argus.io/source=${source}` })).items;
+    }
+
+    test('writes a PolicyReport per namespace with findings and a ClusterPolicyReport per ruleset', async () => {
+      const report = sampleReport();
+      const details = await exportReport(
+        report,
+        { output: { reportsAPI: { namePrefix: 'p1-' } } },
+        rctx('s1', 'uid-s1'),
+      );
+      const expected = policyReports(report).filter(
+        (o) =>
+          o.metadata.namespace === undefined ||
+          (!['shop'].includes(o.metadata.namespace) && /^[a-z]/.test(o.metadata.namespace)),
+      );
+      assert.deepEqual(details, { reportsAPIRef: { apiVersion: 'wgpolicyk8s.io/v1alpha2', reports: expected.length } });
+      const namespaced = await listed(policyReportType, 'p1');
+      const cluster = await listed(clusterPolicyReportType, 'p1');
+      assert.deepEqual(
+        byKey([...namespaced, ...cluster]),
+        byKey(expected.map((o) => ({ metadata: { ...o.metadata, name: o.metadata.name.replace(/^argus-/, 'p1-') } }))),
+      );
+      const stig = cluster.find((o) => o.metadata?.name === 'p1-disa-kubernetes-stig')!;
+      const want = expected.find(
+        (o) => o.kind === 'ClusterPolicyReport' && o.metadata.name === 'argus-disa-kubernetes-stig',
+      )!;
+      assert.deepEqual(stig.results, want.results);
+      assert.deepEqual(stig.summary, want.summary);
+      assert.equal(stig.metadata?.labels?.['compliancescan.diki.gardener.cloud/uid'], 'uid-s1');
+    });
+
+    test('a later scan replaces the results, removes reports it no longer produces, leaves other sources', async () => {
+      const spec = { output: { reportsAPI: { namePrefix: 'p2-' } } };
+      await exportReport(sampleReport(), spec, rctx('s2', 'uid-s2'));
+      await exportReport(sampleReport(), { output: { reportsAPI: { namePrefix: 'other-' } } }, rctx('o', 'uid-o'));
+      const later = sampleReport({ time: '2026-03-01T00:00:00.000Z' });
+      later.providers[0]!.rulesets = later.providers[0]!.rulesets.filter((rs) => rs.id === 'security-hardened-k8s');
+      const details = await exportReport(later, spec, rctx('s3', 'uid-s3'));
+      const expected = policyReports(later).filter((o) => o.metadata.namespace !== 'shop');
+      assert.deepEqual(details, { reportsAPIRef: { apiVersion: 'wgpolicyk8s.io/v1alpha2', reports: expected.length } });
+      const now = [...(await listed(policyReportType, 'p2')), ...(await listed(clusterPolicyReportType, 'p2'))];
+      assert.deepEqual(
+        byKey(now),
+        byKey(expected.map((o) => ({ metadata: { ...o.metadata, name: o.metadata.name.replace(/^argus-/, 'p2-') } }))),
+      );
+      for (const o of now) {
+        assert.equal(o.metadata?.labels?.['compliancescan.diki.gardener.cloud/uid'], 'uid-s3');
+        for (const r of o.results) assert.equal(r.policy, 'security-hardened-k8s/v0.1.0');
+      }
+      assert.ok((await listed(clusterPolicyReportType, 'other')).length === 3, 'the other source keeps its reports');
+      // Exporting the same scan again changes nothing.
+      const before = new Map(
+        now.map((o) => [`${o.metadata?.namespace}/${o.metadata?.name}`, o.metadata?.resourceVersion]),
+      );
+      await exportReport(later, spec, rctx('s3', 'uid-s3'));
+      const again = [...(await listed(policyReportType, 'p2')), ...(await listed(clusterPolicyReportType, 'p2'))];
+      for (const o of again)
+        assert.equal(o.metadata?.resourceVersion, before.get(`${o.metadata?.namespace}/${o.metadata?.name}`));
+    });
+
+    test('openreports.io/v1alpha1: Reports and ClusterReports with source argus', async () => {
+      const details = await exportReport(
+        sampleReport(),
+        { output: { reportsAPI: { apiVersion: 'openreports.io/v1alpha1', namePrefix: 'open-' } } },
+        rctx('s4', 'uid-s4'),
+      );
+      const reports = await listed(reportType, 'open');
+      const cluster = await listed(clusterReportType, 'open');
+      assert.equal(details.reportsAPIRef?.reports, reports.length + cluster.length);
+      assert.equal(cluster.length, 3);
+      for (const o of [...reports, ...cluster]) assert.equal(o.source, 'argus');
+      assert.equal((await listed(clusterPolicyReportType, 'open')).length, 0);
+    });
   });
-});
+}
+
+reportsApiSuite(
+  'reportsAPI output (report CRDs)',
+  async () => {
+    for (const crd of reportCrds()) await client.create(Resources.customResourceDefinitions, crd as never);
+    return client;
+  },
+  async () => undefined,
+);
+
+{
+  let apiCp: ControlPlane | undefined;
+  let storage: ReportStorage | undefined;
+  let aggregated: AggregatedReportsServer | undefined;
+  let dir = '';
+  reportsApiSuite(
+    'reportsAPI output (reports API server)',
+    async () => {
+      apiCp = await ControlPlane.start({ name: 'outputs-reports', controllerManager: false });
+      dir = mkdtempSync(join(tmpdir(), 'argus-outputs-reports-'));
+      storage = await openSqliteStorage({ path: join(dir, 'reports.db'), compactIntervalMs: 0 });
+      aggregated = await startAggregatedReportsServer(apiCp, storage, dir);
+      return apiCp.client('argus-test/runner-outputs');
+    },
+    async () => {
+      await aggregated?.close();
+      await storage?.close();
+      await apiCp?.stop();
+      if (dir) rmSync(dir, { recursive: true, force: true });
+    },
+  );
+}
