@@ -49,7 +49,7 @@ test('resultRows: one row per check target, one with a NULL target for a check w
     for (const rs of p.rulesets)
       for (const r of rs.rules) for (const c of r.checks) expected += Math.max(1, c.targets?.length ?? 0);
   assert.equal(rows.status.length, expected);
-  for (const column of Object.values(rows)) assert.equal(column.length, expected);
+  for (const column of Object.values(rows) as unknown[][]) assert.equal(column.length, expected);
   assert.ok(rows.target.includes(null));
   const i = rows.ruleId.indexOf('242383');
   assert.deepEqual(
