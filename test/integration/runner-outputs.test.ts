@@ -149,6 +149,8 @@ describe('webhook output', () => {
   let received: Received[] = [];
   /** Status codes to answer, in order; 200 once they run out. */
   let answers: number[] = [];
+  /** Retry-After of the error answers, when set. */
+  let retryAfter: string | undefined;
 
   before(async () => {
     const { ca, cert } = await webhookServingCert();
@@ -158,7 +160,10 @@ describe('webhook output', () => {
         for await (const chunk of req) body += (chunk as Buffer).toString();
         received.push({ headers: req.headers, body });
         const code = answers.shift() ?? 200;
-        res.writeHead(code, { 'content-type': 'text/plain' });
+        res.writeHead(code, {
+          'content-type': 'text/plain',
+          ...(code !== 200 && retryAfter ? { 'retry-after': retryAfter } : {}),
+        });
         res.end(code === 200 ? 'ok' : `answer ${code}`);
       },
       { cert: cert.certPem, key: cert.keyPem },
@@ -191,6 +196,7 @@ describe('webhook output', () => {
   const reset = (codes: number[] = []): void => {
     received = [];
     answers = codes;
+    retryAfter = undefined;
   };
 
   /** What a receiver does: HMAC over "<timestamp>.<body>", constant-time compare, fresh timestamp. */
@@ -252,6 +258,37 @@ describe('webhook output', () => {
       /WebhookFailed|failed after/,
     );
     assert.ok(received.length >= 2 && received.length < 5, `${received.length} attempts`);
+  });
+
+  test('Retry-After is honoured (up to the delay cap)', async () => {
+    reset([503]);
+    retryAfter = '1';
+    const started = Date.now();
+    await exportReport(sampleReport(), spec(), ctx(), {
+      webhookRetry: { ...fast, initialDelayMs: 10, maxDelayMs: 5_000 },
+    });
+    assert.equal(received.length, 2);
+    assert.ok(Date.now() - started >= 1_000, `retried after ${Date.now() - started} ms`);
+  });
+
+  test('an aborted export stops retrying at once', async () => {
+    reset([503, 503, 503, 503]);
+    const controller = new AbortController();
+    setTimeout(() => controller.abort(), 100);
+    const started = Date.now();
+    await assert.rejects(
+      exportReport(
+        sampleReport(),
+        spec(),
+        { ...ctx(), signal: controller.signal },
+        {
+          webhookRetry: { ...fast, initialDelayMs: 5_000, maxDelayMs: 5_000 },
+        },
+      ),
+      (err: unknown) => err instanceof OutputError && err.reason === 'Aborted',
+    );
+    assert.ok(Date.now() - started < 2_000);
+    assert.equal(received.length, 1);
   });
 
   test('a 4xx other than 408/429 is not retried', async () => {
@@ -415,6 +452,23 @@ describe('postgresql output', () => {
     );
     const [count] = await query<{ n: string }>('SELECT count(*) AS n FROM racing');
     assert.equal(Number(count!.n), 4);
+  });
+
+  test('tls.enabled against a server without TLS fails clearly', async () => {
+    const s = spec('t');
+    await assert.rejects(
+      exportReport(
+        sampleReport(),
+        { output: { postgresql: { ...s.output.postgresql, tls: { enabled: true } } } },
+        ctx(),
+      ),
+      (err: unknown) => {
+        assert.ok(err instanceof OutputError);
+        assert.equal(err.reason, 'DatabaseUnavailable');
+        assert.match(err.message, /does not support SSL/);
+        return true;
+      },
+    );
   });
 
   test('wrong credentials and a bad table name fail clearly', async () => {
