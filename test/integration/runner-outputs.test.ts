@@ -313,6 +313,23 @@ describe('webhook output', () => {
     assert.equal(received.length, 0);
   });
 
+  test('a Secret with neither hmacKey nor token fails instead of sending unsigned', async () => {
+    reset();
+    await client.create(Resources.secrets, {
+      metadata: { name: 'hook-misspelt', namespace: ns },
+      stringData: { 'hmac-key': hmacKey },
+    } as never);
+    const s = spec();
+    s.output.webhook.credentialsRef.name = 'hook-misspelt';
+    await assert.rejects(exportReport(sampleReport(), s, ctx(), { webhookRetry: fast }), (err: unknown) => {
+      assert.ok(err instanceof OutputError);
+      assert.equal(err.reason, 'SecretKeyMissing');
+      assert.match(err.message, /has neither hmacKey nor token/);
+      return true;
+    });
+    assert.equal(received.length, 0);
+  });
+
   test('a missing Secret fails clearly', async () => {
     reset();
     const s = spec();

@@ -5,7 +5,8 @@
 //            Authorization: Bearer <token> when the Secret has `token`.
 //   A receiver recomputes the HMAC over the timestamp, a dot and the raw body, compares in constant time, and
 //   rejects timestamps older than a few minutes (replays). Each attempt is signed afresh.
-//   Secret (credentialsRef) keys: `hmacKey` (signs; without it no signature is sent), `token` (optional).
+//   Secret (credentialsRef) keys: `hmacKey` (signs; without it no signature is sent), `token` (optional); a
+//   referenced Secret with neither fails the output.
 //   Retries: network errors, 408, 429 and 5xx, with exponential backoff (1 s doubling, capped at 30 s, with
 //   jitter; Retry-After honoured up to the cap), at most 6 attempts and 5 minutes in all. Other 4xx fail at once.
 import { createHmac } from 'node:crypto';
@@ -74,6 +75,12 @@ export async function exportWebhook(
   const secret = ref ? await readSecret(ctx.client, ref) : undefined;
   const hmacKey = secret && ref ? secretKey(secret, ref, HMAC_KEY) : undefined;
   const token = secret && ref ? secretKey(secret, ref, TOKEN_KEY) : undefined;
+  if (ref && !hmacKey && !token)
+    // A referenced Secret without either key is a misconfiguration (a misspelt key), not a wish to send unsigned.
+    throw new OutputError(
+      'SecretKeyMissing',
+      `Secret ${ref.namespace}/${ref.name} has neither ${HMAC_KEY} nor ${TOKEN_KEY}`,
+    );
   const ca = await readCA(ctx.client, output.tls?.caSecretRef);
   const dispatcher = new Agent({ connect: ca ? { ca } : {} });
   const body = JSON.stringify(report);
