@@ -265,7 +265,7 @@ async function runVariant(ctx: BenchContext, variant: Variant): Promise<VariantR
       } else {
         storage = await openStorage({ backend: 'sqlite', path: join(dir, 'reports.db') });
       }
-      aggregated = await startAggregatedReportsServer(cp, storage, dir, ['wgpolicyk8s.io']);
+      aggregated = await startAggregatedReportsServer(cp, storage, dir, { groups: ['wgpolicyk8s.io'] });
     }
     for (const name of [NAMESPACE, WATCH_NAMESPACE]) await client.create(Resources.namespaces, { metadata: { name } });
     await waitFor(

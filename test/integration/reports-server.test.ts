@@ -25,9 +25,10 @@ import { migrateFromCrds } from '../../src/reports-server/migrate.ts';
 import { clusterReports, openStorage, policyReports } from '../../src/reports-server/storage/index.ts';
 import { reportCrds } from '../../src/api/reports/index.ts';
 import type { ReportStorage } from '../../src/reports-server/storage/types.ts';
-import { createCA, issueCertificate, type CertificateAuthority, type KeyPairPem } from '../../src/util/pki.ts';
+import type { CertificateAuthority } from '../../src/util/pki.ts';
 import { waitFor } from '../../src/util/time.ts';
-import { registerAPIService, type RegisteredAPIService } from '../testbed/aggregation.ts';
+import { reportsServingPair, startAggregatedReportsServer } from '../support/reports-server.ts';
+import type { RegisteredAPIService } from '../testbed/aggregation.ts';
 import { ControlPlane } from '../testbed/controlplane.ts';
 import { PostgresServer } from '../testbed/postgres.ts';
 
@@ -47,28 +48,10 @@ let server: ReportsServer;
 let servingCa: CertificateAuthority;
 const registrations: RegisteredAPIService[] = [];
 
-async function servingPair(ca: CertificateAuthority): Promise<KeyPairPem> {
-  return issueCertificate(ca, {
-    commonName: 'argus-reports.default.svc',
-    hosts: [
-      'wgpolicyk8s.default.svc',
-      'openreports.default.svc',
-      'argus-analytics.default.svc',
-      '127.0.0.1',
-      'localhost',
-    ],
-    usage: 'server',
-  });
-}
-
 before(async () => {
   cp = await ControlPlane.start({ name: 'reports-server' });
   client = cp.client();
   dir = mkdtempSync(join(tmpdir(), 'argus-reports-server-'));
-  servingCa = await createCA('argus-reports-test-ca');
-  const pair = await servingPair(servingCa);
-  writeFileSync(join(dir, 'tls.crt'), pair.certPem);
-  writeFileSync(join(dir, 'tls.key'), pair.keyPem);
   // Compaction only when a test asks for it (and then of everything older than a second).
   storage = await openStorage({
     backend: 'sqlite',
@@ -76,35 +59,10 @@ before(async () => {
     changeLogRetentionMs: 1000,
     compactIntervalMs: 0,
   });
-  server = new ReportsServer({
-    storage,
-    serving: { certFile: join(dir, 'tls.crt'), keyFile: join(dir, 'tls.key') },
-    host: '127.0.0.1',
-    port: 0,
-    authentication: await readAuthenticationConfig(client),
-    authenticationClient: client,
-    authorizationClient: client,
-    namespaceClient: client,
-    certReloadIntervalMs: 200,
-    version: '0.0.0-test',
-  });
-  const port = await server.listen();
-  for (const [group, version, serviceName] of [
-    ['wgpolicyk8s.io', 'v1alpha2', 'wgpolicyk8s'],
-    ['openreports.io', 'v1alpha1', 'openreports'],
-    ['reports.argus.io', 'v1alpha1', 'argus-analytics'],
-  ] as const) {
-    registrations.push(
-      await registerAPIService(cp, {
-        group,
-        version,
-        serviceName,
-        port,
-        caBundle: servingCa.certPem,
-        timeoutMs: 60_000,
-      }),
-    );
-  }
+  const aggregated = await startAggregatedReportsServer(cp, storage, dir, { client });
+  server = aggregated.server;
+  servingCa = aggregated.servingCa;
+  registrations.push(...aggregated.registrations);
 });
 
 after(async () => {
@@ -500,7 +458,7 @@ test('deleting a namespace removes its reports; deleting a Pod removes the repor
 
 test('the serving certificate is reloaded when its files change', async () => {
   const before = server.servingCertDigest;
-  const pair = await servingPair(servingCa);
+  const pair = await reportsServingPair(servingCa);
   writeFileSync(join(dir, 'tls.key'), pair.keyPem);
   writeFileSync(join(dir, 'tls.crt'), pair.certPem);
   await waitFor('the new certificate', () => server.servingCertDigest !== before, { timeoutMs: 10_000 });

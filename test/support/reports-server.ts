@@ -1,9 +1,10 @@
 // A reports API server in this process behind a testbed control plane's aggregation layer: a serving
 // certificate from a fresh CA, the server on 127.0.0.1 and an APIService per served group. Used by
-// bench/reports.ts; the same setup as test/integration/reports-server.test.ts.
+// test/integration/reports-server.test.ts and bench/reports.ts.
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { readAuthenticationConfig } from '../../src/kube/authn-config.ts';
+import type { KubeClient } from '../../src/kube/client.ts';
 import { ReportsServer } from '../../src/reports-server/server.ts';
 import type { ReportStorage } from '../../src/reports-server/storage/types.ts';
 import { createCA, issueCertificate, type CertificateAuthority, type KeyPairPem } from '../../src/util/pki.ts';
@@ -35,17 +36,25 @@ export interface AggregatedReportsServer {
   close(): Promise<void>;
 }
 
+export interface AggregatedReportsServerOptions {
+  /** The groups to register (default: all of reportGroups). */
+  groups?: readonly string[];
+  /** The admin client the server authenticates, authorises and reads namespaces with (default: a new one). */
+  client?: KubeClient;
+}
+
 /**
- * Starts a ReportsServer on `storage` (certificate files written to `dir`) and registers it with `cp` for
- * `groups` (default: all of reportGroups), waiting until each APIService is Available.
+ * Starts a ReportsServer on `storage` (certificate files tls.crt and tls.key written to `dir`) and registers it
+ * with `cp`, waiting until each APIService is Available.
  */
 export async function startAggregatedReportsServer(
   cp: ControlPlane,
   storage: ReportStorage,
   dir: string,
-  groups: readonly string[] = reportGroups.map((g) => g.group),
+  options: AggregatedReportsServerOptions = {},
 ): Promise<AggregatedReportsServer> {
-  const client = cp.client('argus-testbed/reports-server');
+  const groups = options.groups ?? reportGroups.map((g) => g.group);
+  const client = options.client ?? cp.client('argus-testbed/reports-server');
   const servingCa = await createCA('argus-reports-test-ca');
   const pair = await reportsServingPair(servingCa);
   writeFileSync(join(dir, 'tls.crt'), pair.certPem);
