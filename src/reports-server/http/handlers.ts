@@ -3,6 +3,7 @@
 // the `...List` kind, Table and PartialObjectMetadata output, unknown fields pruned (a warning) or refused
 // (`fieldValidation=Strict`), updates that must name a resourceVersion, patches retried on conflicts,
 // server-side apply creating missing objects, 202 for deletions that wait for finalizers.
+import { isDeepStrictEqual } from 'node:util';
 import type { IncomingMessage, OutgoingHttpHeaders, ServerResponse } from 'node:http';
 import { pruneUnknownFields } from '../../api/crd.ts';
 import { StorageError } from '../storage/errors.ts';
@@ -418,6 +419,8 @@ export class ResourceHandlers {
             return this.send(res, 201, created, warnings);
           }
           next.metadata.resourceVersion = current.metadata.resourceVersion!;
+          // Applying what is already there changes nothing, not even the apply time (as kube-apiserver).
+          if (sameApartFromApplyTime(current, next, manager)) return this.send(res, 200, current, warnings);
           const updated = await this.storage.update(type, next, { dryRun: options.dryRun });
           return this.send(res, 200, updated, warnings);
         } catch (err) {
@@ -556,4 +559,22 @@ function encodeObject(
   }
   if (representation.kind === 'partial') return partialObjectMetadata(object, representation.version);
   return object;
+}
+
+/** Whether `next` equals `current` but for the time of `manager`'s Apply entry in managedFields. */
+function sameApartFromApplyTime(current: KubeObject, next: KubeObject, manager: string): boolean {
+  const entries = (object: KubeObject): Record<string, unknown>[] =>
+    (object.metadata?.managedFields ?? []);
+  const previous = entries(current).find((e) => e.manager === manager && e.operation === 'Apply');
+  if (!previous) return false;
+  const withPreviousTime: KubeObject = {
+    ...next,
+    metadata: {
+      ...next.metadata,
+      managedFields: entries(next).map((e) =>
+        e.manager === manager && e.operation === 'Apply' ? { ...e, time: previous.time } : e,
+      ),
+    },
+  };
+  return isDeepStrictEqual(withPreviousTime, current);
 }
