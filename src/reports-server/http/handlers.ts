@@ -563,8 +563,7 @@ function encodeObject(
 
 /** Whether `next` equals `current` but for the time of `manager`'s Apply entry in managedFields. */
 function sameApartFromApplyTime(current: KubeObject, next: KubeObject, manager: string): boolean {
-  const entries = (object: KubeObject): Record<string, unknown>[] =>
-    (object.metadata?.managedFields ?? []);
+  const entries = (object: KubeObject): Record<string, unknown>[] => object.metadata?.managedFields ?? [];
   const previous = entries(current).find((e) => e.manager === manager && e.operation === 'Apply');
   if (!previous) return false;
   const withPreviousTime: KubeObject = {
