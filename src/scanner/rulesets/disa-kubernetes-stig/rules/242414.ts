@@ -58,16 +58,14 @@ export const rule242414 = defineRule({
           const hostPort = port.hostPort ?? 0;
           if (hostPort === 0 || hostPort >= PRIVILEGED_PORT_LIMIT) continue;
           const portTarget = { ...target, container: container.name, details: `hostPort: ${hostPort}` };
-          const entry = (ctx.options?.acceptedPods ?? []).find(
-            (e) => e.ports.includes(hostPort) && acceptanceOf([e], pod.metadata?.labels, scope.namespaceLabels(pod)),
+          const acceptance = acceptanceOf(
+            (ctx.options?.acceptedPods ?? []).filter((e) => e.ports.includes(hostPort)),
+            pod.metadata?.labels,
+            scope.namespaceLabels(pod),
           );
           findings.push(
-            entry
-              ? acceptedFinding(
-                  { justification: entry.justification, status: 'Accepted' },
-                  'Host port below 1024 is accepted for this pod.',
-                  portTarget,
-                )
+            acceptance
+              ? acceptedFinding(acceptance, 'Host port below 1024 is accepted for this pod.', portTarget)
               : failed('Container uses a host port below 1024.', portTarget),
           );
         }

@@ -71,18 +71,14 @@ export const rule242415 = defineRule({
             container: container.name,
             details: `variable: ${env.name}, secret: ${ref.name ?? ''}, key: ${ref.key}`,
           };
-          const entry = (ctx.options?.acceptedPods ?? []).find(
-            (e) =>
-              e.environmentVariables.includes(env.name) &&
-              acceptanceOf([e], pod.metadata?.labels, scope.namespaceLabels(pod)),
+          const acceptance = acceptanceOf(
+            (ctx.options?.acceptedPods ?? []).filter((e) => e.environmentVariables.includes(env.name)),
+            pod.metadata?.labels,
+            scope.namespaceLabels(pod),
           );
           findings.push(
-            entry
-              ? acceptedFinding(
-                  { justification: entry.justification, status: 'Accepted' },
-                  'Secret in an environment variable is accepted for this pod.',
-                  envTarget,
-                )
+            acceptance
+              ? acceptedFinding(acceptance, 'Secret in an environment variable is accepted for this pod.', envTarget)
               : failed('Secret is injected through an environment variable.', envTarget),
           );
         }
