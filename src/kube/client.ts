@@ -2,7 +2,6 @@
 // every patch type (merge, JSON, strategic, server-side apply), and watch as an async iterator.
 // Credentials and TLS come from @kubernetes/client-node's KubeConfig; requests go through one undici
 // connection pool per client (docs/adr/0003-kubernetes-client.md explains why not client-node's API classes).
-import { readFileSync } from 'node:fs';
 import type { RequestOptions } from 'node:https';
 import { Agent, fetch, type Response } from 'undici';
 import type { KubeConfig } from '@kubernetes/client-node';
@@ -169,18 +168,6 @@ export class KubeClient {
       () => clearTimeout(destroy),
       () => undefined,
     );
-  }
-
-  /**
-   * The API server's URL and the CA that signs its serving certificate (undefined: the system's CAs), without
-   * any credentials: for requests that must reach the server anonymously.
-   */
-  serverTrust(): { server: string; ca: string | undefined; insecure: boolean } {
-    const cluster = this.kubeConfig.getCurrentCluster();
-    let ca: string | undefined;
-    if (cluster?.caData) ca = Buffer.from(cluster.caData, 'base64').toString('utf8');
-    else if (cluster?.caFile) ca = readFileSync(cluster.caFile, 'utf8');
-    return { server: this.server, ca, insecure: cluster?.skipTLSVerify === true };
   }
 
   async close(): Promise<void> {

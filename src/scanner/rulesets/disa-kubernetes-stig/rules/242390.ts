@@ -15,11 +15,12 @@ export const rule242390 = defineRule({
   live: true,
   async run(ctx) {
     if (!ctx.live) return [];
-    const { server, ca, insecure } = ctx.live.client.serverTrust();
-    const agent = new Agent({ allowH2: false, connect: { ...(ca ? { ca } : {}), rejectUnauthorized: !insecure } });
+    // The client's TLS settings (CA, server name, verification) without its client certificate: anonymous.
+    const { cert: _cert, key: _key, ...trust } = (await ctx.live.client.connectionOptions()).tls;
+    const agent = new Agent({ allowH2: false, connect: trust });
     let status: number;
     try {
-      const response = await fetch(server, {
+      const response = await fetch(ctx.live.client.server, {
         dispatcher: agent,
         signal: AbortSignal.any([ctx.signal, AbortSignal.timeout(TIMEOUT_MS)]),
       });
