@@ -5,7 +5,7 @@ import { extname, join } from 'node:path';
 import { parseAllDocuments } from 'yaml';
 import type { KubeObject } from '../../kube/resources.ts';
 import { kindKey, kindOf } from './kinds.ts';
-import { SnapshotObjectSource } from './source.ts';
+import { slim, SnapshotObjectSource } from './source.ts';
 
 const MANIFEST_EXTENSIONS = new Set(['.yaml', '.yml', '.json']);
 
@@ -71,9 +71,7 @@ export async function loadSnapshot(path: string): Promise<{ source: SnapshotObje
     const key = kindKey(rt);
     let list = byKind.get(key);
     if (!list) byKind.set(key, (list = []));
-    if (obj.metadata && 'managedFields' in obj.metadata)
-      delete (obj.metadata as { managedFields?: unknown }).managedFields;
-    list.push(obj);
+    list.push(slim(obj));
     summary.objects += 1;
   }
 }

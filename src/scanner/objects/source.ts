@@ -30,7 +30,7 @@ export interface ObjectSource {
 }
 
 /** Fields no rule reads; dropping them on arrival keeps a large scan's memory down. */
-function slim<T extends KubeObject>(obj: T): T {
+export function slim<T extends KubeObject>(obj: T): T {
   if (obj.metadata && 'managedFields' in obj.metadata)
     delete (obj.metadata as { managedFields?: unknown }).managedFields;
   return obj;
