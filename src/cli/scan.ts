@@ -8,6 +8,7 @@ import { statuses, statusRank, type Status } from '../scanner/engine/result.ts';
 import { SnapshotError } from '../scanner/objects/snapshot.ts';
 import { outputFormats } from '../scanner/report/formats.ts';
 import { summarizeRuleset, worstStatus, type Report } from '../scanner/report/report.ts';
+import type { ScanEvent } from '../scanner/engine/scan.ts';
 import { ClusterUnreachableError, KubeconfigError, scan } from '../scanner/scanner.ts';
 import { errorMessage } from '../util/log.ts';
 
@@ -205,9 +206,9 @@ class Progress {
   #objects = new Map<string, number>();
   #last = 0;
 
-  event(e: { type: string; done?: number; total?: number; rules?: number }): void {
-    if (e.type === 'start') this.#rules.total = e.rules ?? 0;
-    if (e.type === 'rule') this.#rules = { done: e.done ?? 0, total: e.total ?? 0 };
+  event(e: ScanEvent): void {
+    if (e.type === 'start') this.#rules.total = e.rules;
+    else this.#rules = { done: e.done, total: e.total };
     this.#draw(e.type === 'rule' && e.done === e.total);
   }
 
