@@ -2,6 +2,7 @@
 // each defined once: schema (TS type, OpenAPI v3 and CRD derived from it), names, printer columns, CEL rules.
 // Schema validation with field paths is here; the admission checks beyond the schema are in validate.ts.
 import type { TSchema } from 'typebox';
+import type { ResourceType } from '../../kube/resources.ts';
 import { crdYaml, customResourceDefinition, openAPISchema, type CrdSpec, type JSONSchemaProps } from '../crd.ts';
 import { complianceScanCrd } from './compliancescan.ts';
 import { reportOutputCrd } from './reportoutput.ts';
@@ -19,6 +20,8 @@ export interface DikiType {
   resource: string;
   crd: CrdSpec;
   schema: TSchema;
+  /** The address of the resource for src/kube's client and informers. */
+  resourceType: ResourceType;
 }
 
 function define(crd: CrdSpec): DikiType {
@@ -29,6 +32,13 @@ function define(crd: CrdSpec): DikiType {
     resource: crd.names.plural,
     crd,
     schema: version.schema,
+    resourceType: {
+      group: crd.group,
+      version: version.name,
+      resource: crd.names.plural,
+      kind: crd.names.kind,
+      namespaced: crd.scope === 'Namespaced',
+    },
   };
 }
 
