@@ -4,6 +4,7 @@ import { Command, CommanderError } from 'commander';
 import { registerDebug } from './debug.ts';
 import { registerReport } from './report.ts';
 import { registerReportsServer } from './reports-server.ts';
+import { registerRun } from './run.ts';
 import { registerScan } from './scan.ts';
 import { version } from './version.ts';
 import { errorMessage } from '../util/log.ts';
@@ -16,7 +17,6 @@ const program = new Command('argus')
 
 /** Roles that later releases fill in; each names what it will do. */
 const plannedRoles: [name: string, description: string][] = [
-  ['run', 'scanner and report exporter inside a ComplianceScan Job'],
   ['operator', 'ComplianceScan, ScheduledComplianceScan and ReportOutput controllers and webhooks'],
   ['extension', 'Gardener extensions: diki and acl'],
   ['attest', 'attestation controllers and compliance metrics'],
@@ -44,6 +44,7 @@ program
 registerScan(program);
 registerReport(program);
 registerReportsServer(program);
+registerRun(program);
 registerDebug(program);
 
 try {
