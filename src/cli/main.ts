@@ -2,6 +2,7 @@
 // `argus`: one CLI whose subcommands are the roles of Argus (docs/architecture.md).
 import { Command, CommanderError } from 'commander';
 import { registerDebug } from './debug.ts';
+import { registerOperator } from './operator.ts';
 import { registerReport } from './report.ts';
 import { registerReportsServer } from './reports-server.ts';
 import { registerRun } from './run.ts';
@@ -17,7 +18,6 @@ const program = new Command('argus')
 
 /** Roles that later releases fill in; each names what it will do. */
 const plannedRoles: [name: string, description: string][] = [
-  ['operator', 'ComplianceScan, ScheduledComplianceScan and ReportOutput controllers and webhooks'],
   ['extension', 'Gardener extensions: diki and acl'],
   ['attest', 'attestation controllers and compliance metrics'],
 ];
@@ -44,6 +44,7 @@ program
 registerScan(program);
 registerReport(program);
 registerReportsServer(program);
+registerOperator(program);
 registerRun(program);
 registerDebug(program);
 

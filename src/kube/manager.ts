@@ -47,15 +47,29 @@ export class Manager {
     this.probes.addReadinessCheck('informers-synced', () => [...this.informers.values()].every((i) => i.hasSynced));
   }
 
-  /** The shared informer for `rt` with these options (created on first use). */
-  informer<T extends KubeObject>(rt: ResourceType, options: Omit<InformerOptions, 'logger'> = {}): Informer<T> {
-    const key = JSON.stringify([rt.group, rt.version, rt.resource, options]);
+  /**
+   * The shared informer for `rt` with these options (created on first use), on the manager's client or on
+   * `client` (a role that watches a second cluster, such as the operator's target).
+   */
+  informer<T extends KubeObject>(
+    rt: ResourceType,
+    options: Omit<InformerOptions, 'logger'> = {},
+    client: KubeClient = this.client,
+  ): Informer<T> {
+    const key = JSON.stringify([this.clientId(client), rt.group, rt.version, rt.resource, options]);
     let informer = this.informers.get(key);
     if (!informer) {
-      informer = new Informer<KubeObject>(this.client, rt, options);
+      informer = new Informer<KubeObject>(client, rt, options);
       this.informers.set(key, informer);
     }
     return informer as unknown as Informer<T>;
+  }
+
+  private readonly clientIds = new Map<KubeClient, number>();
+  private clientId(client: KubeClient): number {
+    let id = this.clientIds.get(client);
+    if (id === undefined) this.clientIds.set(client, (id = this.clientIds.size));
+    return id;
   }
 
   add(controller: Controller): this {

@@ -7,7 +7,12 @@
 // - target cluster, the runner ServiceAccount (what a Job acts as): the scanner's read-only rights and ops-pod
 //   Role, and the exporter's: read its scan and outputs, write scan status and the report to the outputs.
 import { scannerRbac, type PolicyRule, type RbacSubject } from '../scanner/rbac.ts';
-import { DEFAULT_JOB_SERVICE_ACCOUNT, LEADER_ELECTION_LEASE, WEBHOOK_CERT_SECRET, WEBHOOK_CONFIGURATION_NAME } from './names.ts';
+import {
+  DEFAULT_JOB_SERVICE_ACCOUNT,
+  LEADER_ELECTION_LEASE,
+  WEBHOOK_CERT_SECRET,
+  WEBHOOK_CONFIGURATION_NAME,
+} from './names.ts';
 
 const RBAC = 'rbac.authorization.k8s.io/v1';
 const DIKI = 'diki.gardener.cloud';

@@ -1,0 +1,134 @@
+// `argus operator`: the compliance operator (src/operator/, docs/adr/0016-compliance-operator.md). Flags name
+// the runner namespace and image of the scan Jobs, the target cluster, and the probe and webhook endpoints.
+import type { Command } from 'commander';
+import { KubeClient } from '../kube/client.ts';
+import { LeaderElectionLost, shutdownSignal } from '../kube/manager.ts';
+import { loadDefaultOptions } from '../operator/scan/config.ts';
+import { DEFAULT_JOB_SERVICE_ACCOUNT, DEFAULT_SCAN_TIMEOUT_SECONDS } from '../operator/names.ts';
+import { Operator } from '../operator/operator.ts';
+import { parseServiceAccount } from '../operator/rbac.ts';
+import { catalog } from '../scanner/catalog.ts';
+import { errorMessage, logger } from '../util/log.ts';
+import { version } from './version.ts';
+
+interface Flags {
+  kubeconfig?: string;
+  targetKubeconfig?: string;
+  targetServer?: string;
+  runnerNamespace?: string;
+  image: string;
+  imagePullPolicy?: string;
+  jobServiceAccount: string;
+  scanTimeout: string;
+  defaultOptions?: string;
+  leaderElect: boolean;
+  healthProbeBindAddress: string;
+  concurrency: string;
+}
+
+/** `90s`, `10m`, `1h30m` or plain seconds, as whole seconds. */
+export function parseDuration(value: string, flag: string): number {
+  const text = value.trim();
+  if (/^\d+$/.test(text)) return Number(text);
+  const re = /(\d+)(h|m|s)/gy;
+  let seconds = 0;
+  let matched = 0;
+  for (let m = re.exec(text); m; m = re.exec(text)) {
+    seconds += Number(m[1]) * { h: 3600, m: 60, s: 1 }[m[2] as 'h' | 'm' | 's'];
+    matched = re.lastIndex;
+  }
+  if (matched !== text.length || text.length === 0) {
+    throw new Error(`${flag}: invalid duration ${JSON.stringify(value)} (examples: 600, 90s, 10m, 1h30m)`);
+  }
+  return seconds;
+}
+
+/** `host:port` or `:port` (all addresses). */
+export function parseBindAddress(value: string, flag: string): { host?: string; port: number } {
+  const i = value.lastIndexOf(':');
+  const port = Number(value.slice(i + 1));
+  if (i < 0 || !Number.isInteger(port) || port < 0 || port > 65535) {
+    throw new Error(`${flag}: expected [host]:port, got ${JSON.stringify(value)}`);
+  }
+  const host = value.slice(0, i).replace(/^\[|\]$/g, '');
+  return host ? { host, port } : { port };
+}
+
+function checkFlags(flags: Flags) {
+  const runnerNamespace = flags.runnerNamespace ?? process.env.POD_NAMESPACE;
+  if (!runnerNamespace) throw new Error('--runner-namespace is required (or set POD_NAMESPACE)');
+  parseServiceAccount(flags.jobServiceAccount);
+  const timeoutSeconds = parseDuration(flags.scanTimeout, '--scan-timeout');
+  if (timeoutSeconds < 1) throw new Error('--scan-timeout must be at least 1s');
+  const concurrency = Number(flags.concurrency);
+  if (!Number.isInteger(concurrency) || concurrency < 1) throw new Error('--concurrency must be a positive integer');
+  const probes = parseBindAddress(flags.healthProbeBindAddress, '--health-probe-bind-address');
+  const defaults = flags.defaultOptions ? loadDefaultOptions(flags.defaultOptions, catalog) : undefined;
+  return { runnerNamespace, timeoutSeconds, concurrency, probes, defaults };
+}
+
+export function registerOperator(program: Command): void {
+  program
+    .command('operator')
+    .description('ComplianceScan and ScheduledComplianceScan controllers: scan Jobs on this cluster, scans on a target')
+    .option('--kubeconfig <path>', 'the cluster the operator and its Jobs run in (default: $KUBECONFIG, in-cluster)')
+    .option('--target-kubeconfig <path>', 'the cluster whose ComplianceScans are reconciled (default: --kubeconfig)')
+    .option('--target-server <url>', 'the target API server as scan Jobs reach it (default: as the operator does)')
+    .option('--runner-namespace <name>', 'namespace of the scan Jobs (default: $POD_NAMESPACE)')
+    .option('--image <image>', 'the argus image of the scan Jobs and ops pods', `argus:${version}`)
+    .option('--image-pull-policy <policy>', 'imagePullPolicy of the scan Jobs')
+    .option(
+      '--job-service-account <namespace/name>',
+      'target ServiceAccount the Jobs get tokens of',
+      DEFAULT_JOB_SERVICE_ACCOUNT,
+    )
+    .option('--scan-timeout <duration>', 'deadline of a scan Job', `${DEFAULT_SCAN_TIMEOUT_SECONDS}s`)
+    .option('--default-options <path>', 'diki configuration with the default ruleset and rule options')
+    .option('--leader-elect', 'elect a leader among replicas (Lease in the runner namespace)', false)
+    .option('--health-probe-bind-address <address>', '/healthz, /readyz and /metrics', ':8081')
+    .option('--concurrency <n>', 'scans reconciled at once', '8')
+    .action(async (flags: Flags) => {
+      let settings: ReturnType<typeof checkFlags>;
+      try {
+        settings = checkFlags(flags);
+      } catch (err) {
+        // Bad flags or a bad defaults file: a usage error (exit 2), as for `argus scan`.
+        process.stderr.write(`argus operator: ${errorMessage(err)}\n`);
+        process.exitCode = 2;
+        return;
+      }
+      const { runnerNamespace, timeoutSeconds, concurrency, probes, defaults } = settings;
+      const runner = KubeClient.fromOptions({ kubeconfig: flags.kubeconfig, userAgent: `argus-operator/${version}` });
+      const target = flags.targetKubeconfig
+        ? KubeClient.fromOptions({ kubeconfig: flags.targetKubeconfig, userAgent: `argus-operator/${version}` })
+        : runner;
+      const operator = new Operator({
+        runner,
+        target,
+        runnerNamespace,
+        image: flags.image,
+        imagePullPolicy: flags.imagePullPolicy,
+        jobServiceAccount: flags.jobServiceAccount,
+        timeoutSeconds,
+        targetServer: flags.targetServer,
+        defaults,
+        ...(flags.leaderElect ? { leaderElection: {} } : {}),
+        probes,
+        concurrency,
+      });
+      const log = logger('operator');
+      log.info({ runnerNamespace, image: flags.image, target: target.server }, 'starting');
+      try {
+        await operator.run(shutdownSignal());
+      } catch (err) {
+        if (err instanceof LeaderElectionLost) {
+          log.error('leader election lost; exiting to restart clean');
+          process.exitCode = 1;
+          return;
+        }
+        throw err;
+      } finally {
+        await Promise.all([runner.close(), target === runner ? undefined : target.close()]);
+      }
+    });
+}

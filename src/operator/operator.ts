@@ -1,0 +1,75 @@
+// `argus operator` as a library: the manager on the runner cluster with informers on the target, the
+// ComplianceScan and ScheduledComplianceScan controllers (leader only), the admission webhooks (every
+// replica) and /healthz, /readyz, /metrics (docs/adr/0016-compliance-operator.md).
+import type { KubeClient } from '../kube/client.ts';
+import { EventRecorder } from '../kube/events.ts';
+import { Manager } from '../kube/manager.ts';
+import { catalog } from '../scanner/catalog.ts';
+import type { ScanConfig } from '../scanner/engine/config.ts';
+import { logger } from '../util/log.ts';
+import { LEADER_ELECTION_LEASE } from './names.ts';
+import { scanController } from './scan/controller.ts';
+
+export interface OperatorOptions {
+  /** The cluster the operator runs in: Jobs, leases, the webhook certificate. */
+  runner: KubeClient;
+  /** The cluster of the scans (may be the same client as `runner`). */
+  target: KubeClient;
+  runnerNamespace: string;
+  image: string;
+  imagePullPolicy?: string | undefined;
+  jobServiceAccount: string;
+  timeoutSeconds: number;
+  targetServer?: string | undefined;
+  defaults?: ScanConfig | undefined;
+  /** Lease-based leader election in the runner namespace (several replicas). */
+  leaderElection?: { identity?: string; leaseDurationMs?: number; renewDeadlineMs?: number; retryPeriodMs?: number };
+  probes?: { port: number; host?: string };
+  /** Reconciles at once per controller. */
+  concurrency?: number;
+}
+
+export class Operator {
+  readonly manager: Manager;
+  private readonly options: OperatorOptions;
+
+  constructor(options: OperatorOptions) {
+    this.options = options;
+    this.manager = new Manager({
+      client: options.runner,
+      ...(options.leaderElection
+        ? {
+            leaderElection: {
+              namespace: options.runnerNamespace,
+              name: LEADER_ELECTION_LEASE,
+              ...options.leaderElection,
+            },
+          }
+        : {}),
+      ...(options.probes ? { probes: options.probes } : {}),
+      logger: logger('operator'),
+    });
+    const recorder = new EventRecorder(options.target, 'diki.gardener.cloud/argus-operator');
+    this.manager.add(
+      scanController({
+        manager: this.manager,
+        target: options.target,
+        runnerNamespace: options.runnerNamespace,
+        image: options.image,
+        imagePullPolicy: options.imagePullPolicy,
+        jobServiceAccount: options.jobServiceAccount,
+        timeoutSeconds: options.timeoutSeconds,
+        targetServer: options.targetServer,
+        defaults: options.defaults,
+        catalog,
+        recorder,
+        ...(options.concurrency ? { concurrency: options.concurrency } : {}),
+      }),
+    );
+  }
+
+  /** Runs until `signal` aborts; throws LeaderElectionLost when leadership is lost. */
+  async run(signal: AbortSignal): Promise<void> {
+    await this.manager.start(signal);
+  }
+}
