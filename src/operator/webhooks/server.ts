@@ -169,13 +169,6 @@ function send(res: ServerResponse, code: number, body: string, contentType: stri
 /** The body, or a 413 HttpError once it passes `limit` (the rest is read and dropped). */
 function readBody(req: IncomingMessage, limit: number): Promise<Buffer> {
   return new Promise((resolve, reject) => {
-    const tooLarge = (): void => {
-      req.removeListener('data', onData);
-      req.resume();
-      reject(new HttpError(413, `the body exceeds ${limit} bytes`));
-    };
-    const declared = Number(req.headers['content-length']);
-    if (Number.isFinite(declared) && declared > limit) return tooLarge();
     const chunks: Buffer[] = [];
     let size = 0;
     const onData = (chunk: Buffer): void => {
@@ -183,6 +176,13 @@ function readBody(req: IncomingMessage, limit: number): Promise<Buffer> {
       if (size > limit) return tooLarge();
       chunks.push(chunk);
     };
+    function tooLarge(): void {
+      req.removeListener('data', onData);
+      req.resume();
+      reject(new HttpError(413, `the body exceeds ${limit} bytes`));
+    }
+    const declared = Number(req.headers['content-length']);
+    if (Number.isFinite(declared) && declared > limit) return tooLarge();
     req.on('data', onData);
     req.once('end', () => resolve(Buffer.concat(chunks)));
     req.once('error', reject);
