@@ -71,7 +71,6 @@ export function scanJob(scan: ComplianceScan, settings: JobSettings): V1Job & Ku
     { name: 'config', mountPath: CONFIG_DIR, readOnly: true },
     { name: 'target', mountPath: TARGET_DIR, readOnly: true },
     { name: 'output', mountPath: REPORT_PATH.slice(0, REPORT_PATH.lastIndexOf('/')) },
-    { name: 'tmp', mountPath: '/tmp' },
   ];
   const common = {
     image: settings.image,
@@ -133,7 +132,6 @@ export function scanJob(scan: ComplianceScan, settings: JobSettings): V1Job & Ku
             { name: 'config', configMap: { name: configMapName(uid) } },
             { name: 'target', secret: { secretName: targetSecretName(uid), defaultMode: 0o440 } },
             { name: 'output', emptyDir: {} },
-            { name: 'tmp', emptyDir: {} },
           ],
         },
       },

@@ -1,0 +1,342 @@
+// The compliance operator end to end with two control planes: the target holds the ComplianceScans, the
+// runner runs their Jobs on a node agent (the Job's containers are real `argus run` processes). The operator
+// acts with its least-privilege RBAC in both clusters (src/operator/rbac.ts), the Jobs with per-scan tokens.
+import assert from 'node:assert/strict';
+import { createServer, type Server, type Socket } from 'node:net';
+import { after, before, describe, test } from 'node:test';
+import type { V1Job } from '@kubernetes/client-node';
+import { stringify } from 'yaml';
+import {
+  complianceScanType,
+  dikiCrds,
+  reportOutputType,
+  type ComplianceScan,
+  type ReportOutput,
+} from '../../src/api/diki/index.ts';
+import { KubeClient } from '../../src/kube/client.ts';
+import { Resources, type KubeObject } from '../../src/kube/resources.ts';
+import { SCAN_UID_LABEL, jobName } from '../../src/operator/names.ts';
+import { Operator, type OperatorOptions } from '../../src/operator/operator.ts';
+import { operatorRunnerRbac, operatorTargetRbac } from '../../src/operator/rbac.ts';
+import { waitFor } from '../../src/util/time.ts';
+import { ControlPlane } from '../testbed/controlplane.ts';
+import { NodeAgent } from '../testbed/node-agent/index.ts';
+
+const RUNNER_NAMESPACE = 'shoot--argus--target';
+const cscan = complianceScanType.resourceType;
+const ro = reportOutputType.resourceType;
+
+let target: ControlPlane;
+let runner: ControlPlane;
+let agent: NodeAgent;
+let targetAdmin: KubeClient;
+let runnerAdmin: KubeClient;
+let operatorTarget: KubeClient;
+let operatorRunner: KubeClient;
+let scans = 0;
+
+before(async () => {
+  [target, runner] = await Promise.all([
+    ControlPlane.start({ name: 'operator-target', controllerManager: false }),
+    ControlPlane.start({ name: 'operator-runner' }),
+  ]);
+  targetAdmin = target.client();
+  runnerAdmin = runner.client();
+  agent = await NodeAgent.start(runner, { name: 'seed-node' });
+  const operator = { kind: 'User' as const, name: 'argus-operator' };
+  await kubectlApply(target, [...dikiCrds(), ...operatorTargetRbac({ operator })]);
+  await runnerAdmin.create(Resources.namespaces, { metadata: { name: RUNNER_NAMESPACE } });
+  await kubectlApply(runner, operatorRunnerRbac({ operator, runnerNamespace: RUNNER_NAMESPACE }));
+  await waitFor('the runner namespace default ServiceAccount', () =>
+    runnerAdmin.getOrUndefined(Resources.serviceAccounts, 'default', RUNNER_NAMESPACE),
+  );
+  await waitFor('the diki CRDs', () =>
+    targetAdmin
+      .list(cscan)
+      .then(() => true)
+      .catch(() => false),
+  );
+  operatorTarget = new KubeClient(target.kubeConfig(await target.identity('argus-operator')), {
+    userAgent: 'argus-operator-test',
+  });
+  operatorRunner = new KubeClient(runner.kubeConfig(await runner.identity('argus-operator')), {
+    userAgent: 'argus-operator-test',
+  });
+});
+
+after(async () => {
+  await Promise.all([operatorTarget?.close(), operatorRunner?.close()]);
+  await agent?.stop();
+  await Promise.all([target?.stop(), runner?.stop()]);
+});
+
+async function kubectlApply(cp: ControlPlane, objects: unknown[]): Promise<void> {
+  const result = await cp.kubectl(
+    ['apply', '--server-side', '-f', '-'],
+    objects.map((o) => stringify(o)).join('---\n'),
+  );
+  assert.equal(result.code, 0, result.stderr);
+}
+
+/** Runs an operator until the returned stop() (one at a time: they would share the runner namespace). */
+function startOperator(options: Partial<OperatorOptions> = {}): { operator: Operator; stop: () => Promise<void> } {
+  const operator = new Operator({
+    runner: operatorRunner,
+    target: operatorTarget,
+    runnerNamespace: RUNNER_NAMESPACE,
+    image: 'argus',
+    jobServiceAccount: 'kube-system/argus-runner',
+    timeoutSeconds: 300,
+    ...options,
+  });
+  const abort = new AbortController();
+  const running = operator.run(abort.signal);
+  return {
+    operator,
+    stop: async () => {
+      abort.abort();
+      await running;
+    },
+  };
+}
+
+type Scan = ComplianceScan & KubeObject;
+
+async function createScan(spec: ComplianceScan['spec']): Promise<Scan> {
+  return targetAdmin.create<Scan>(cscan, {
+    apiVersion: complianceScanType.apiVersion,
+    kind: 'ComplianceScan',
+    metadata: { name: `scan-${++scans}` },
+    spec,
+  });
+}
+
+async function createOutput(name: string, output: ReportOutput['spec']['output']): Promise<void> {
+  await targetAdmin.create<ReportOutput & KubeObject>(ro, {
+    apiVersion: reportOutputType.apiVersion,
+    kind: 'ReportOutput',
+    metadata: { name },
+    spec: { output },
+  });
+}
+
+async function finished(scan: Scan, timeoutMs = 120_000): Promise<Scan> {
+  return waitFor(
+    `${scan.metadata?.name} to finish`,
+    async () => {
+      const current = await targetAdmin.get<Scan>(cscan, scan.metadata!.name!);
+      return current.status?.phase === 'Completed' || current.status?.phase === 'Failed' ? current : undefined;
+    },
+    { timeoutMs },
+  );
+}
+
+async function jobsOf(scan: Scan): Promise<V1Job[]> {
+  const list = await runnerAdmin.list<V1Job & KubeObject>(Resources.jobs, {
+    namespace: RUNNER_NAMESPACE,
+    labelSelector: `${SCAN_UID_LABEL}=${scan.metadata!.uid}`,
+  });
+  return list.items;
+}
+
+async function eventReasons(scan: Scan): Promise<string[]> {
+  const events = await targetAdmin.list<KubeObject & { reason?: string; regarding?: { uid?: string } }>(
+    Resources.events,
+    { namespace: 'default' },
+  );
+  return events.items.filter((e) => e.regarding?.uid === scan.metadata?.uid).map((e) => e.reason ?? '');
+}
+
+const RULESET = [{ id: 'security-hardened-k8s' }];
+
+describe('ComplianceScan', () => {
+  let op: ReturnType<typeof startOperator>;
+  before(async () => {
+    await createOutput('configmap', { configMap: { namespace: 'kube-system', namePrefix: 'report-' } });
+    await createOutput('broken', { configMap: { namespace: 'does-not-exist' } });
+    op = startOperator();
+  });
+  after(async () => {
+    await op.stop();
+  });
+
+  test('runs in a Job on the runner, exports the report and completes with a summary per ruleset', async () => {
+    const scan = await createScan({
+      rulesets: RULESET,
+      outputs: [{ name: 'configmap' }, { name: 'missing', optional: true }],
+    });
+    const done = await finished(scan);
+    assert.equal(done.status?.phase, 'Completed', JSON.stringify(done.status));
+    const condition = done.status?.conditions?.find((c) => c.type === 'Completed');
+    assert.equal(condition?.status, 'True');
+    assert.equal(condition?.reason, 'ComplianceScanCompleted');
+    assert.equal(done.status?.rulesets?.[0]?.id, 'security-hardened-k8s');
+    assert.equal(done.status?.rulesets?.[0]?.version, 'v0.1.0');
+    assert.ok((done.status?.summary?.passed ?? 0) + (done.status?.summary?.failed ?? 0) > 0);
+    assert.equal(done.status?.summary?.rulesets, 'security-hardened-k8s@v0.1.0');
+    const outputs = Object.fromEntries((done.status?.outputs ?? []).map((o) => [o.outputName, o]));
+    assert.equal(outputs.configmap?.phase, 'Completed');
+    assert.deepEqual(outputs.configmap?.details?.configMapRef, {
+      name: `report-${scan.metadata!.name}`,
+      namespace: 'kube-system',
+    });
+    assert.equal(outputs.missing?.phase, 'Failed');
+    assert.equal(outputs.missing?.reason, 'ReportOutputNotFound');
+    const report = await targetAdmin.get<KubeObject & { binaryData?: Record<string, string> }>(
+      Resources.configMaps,
+      `report-${scan.metadata!.name}`,
+      'kube-system',
+    );
+    assert.ok(report.binaryData?.['report.json.gz']);
+    // The finished Job goes, with its ConfigMap and credentials Secret (owned by it).
+    await waitFor('the Job deleted', async () => ((await jobsOf(scan)).length === 0 ? true : undefined));
+    await waitFor('the credentials Secret collected', async () => {
+      const secrets = await runnerAdmin.list(Resources.secrets, {
+        namespace: RUNNER_NAMESPACE,
+        labelSelector: `${SCAN_UID_LABEL}=${scan.metadata!.uid}`,
+      });
+      return secrets.items.length === 0 ? true : undefined;
+    });
+    const reasons = await waitFor('events on the scan', async () => {
+      const r = await eventReasons(scan);
+      return r.includes('ComplianceScanCompleted') ? r : undefined;
+    });
+    assert.ok(reasons.includes('Started'), reasons.join());
+    const started = (
+      await targetAdmin.list<KubeObject & { reason?: string; note?: string }>(Resources.events, {
+        namespace: 'default',
+      })
+    ).items.find((e) => e.reason === 'Started' && e.note?.includes(jobName(scan.metadata!.uid!)));
+    assert.ok(started, 'the Started event names the Job');
+    assert.ok(reasons.includes('OptionalOutputFailed'), reasons.join());
+    // Deleting the scan keeps what it exported.
+    await targetAdmin.delete(cscan, scan.metadata!.name!);
+    assert.ok(await targetAdmin.getOrUndefined(Resources.configMaps, `report-${scan.metadata!.name}`, 'kube-system'));
+  });
+
+  test('a failing required output fails the scan with the reason in status.outputs', async () => {
+    const scan = await createScan({ rulesets: RULESET, outputs: [{ name: 'broken' }] });
+    const done = await finished(scan);
+    assert.equal(done.status?.phase, 'Failed');
+    const condition = done.status?.conditions?.find((c) => c.type === 'Failed');
+    assert.equal(condition?.reason, 'OutputFailed');
+    assert.match(condition?.message ?? '', /output broken failed/);
+    assert.equal(done.status?.outputs?.[0]?.phase, 'Failed');
+    assert.ok(done.status?.rulesets?.length, 'the summary is there even though the output failed');
+  });
+
+  test('rule options from ConfigMaps: invalid ones fail the scan before any Job, with the field', async () => {
+    await targetAdmin.create(Resources.configMaps, {
+      metadata: { name: 'scan-options', namespace: 'kube-system' },
+      data: {
+        'security-hardened-k8s-rules': stringify([{ ruleID: '2000', args: { acceptedNamespaces: 'not-a-list' } }]),
+        good: stringify([{ ruleID: '2000', skip: { enabled: true, justification: 'tested elsewhere' } }]),
+      },
+    });
+    const bad = await createScan({
+      rulesets: [{ id: 'security-hardened-k8s', options: { rules: { configMapRef: { name: 'scan-options' } } } }],
+    });
+    const missing = await createScan({
+      rulesets: [{ id: 'security-hardened-k8s', options: { rules: { configMapRef: { name: 'nope' } } } }],
+    });
+    const good = await createScan({
+      rulesets: [
+        { id: 'security-hardened-k8s', options: { rules: { configMapRef: { name: 'scan-options', key: 'good' } } } },
+      ],
+    });
+    const [badDone, missingDone, goodDone] = await Promise.all([finished(bad), finished(missing), finished(good)]);
+    const badCondition = badDone.status?.conditions?.find((c) => c.type === 'Failed');
+    assert.equal(badCondition?.reason, 'InvalidConfiguration');
+    assert.match(badCondition?.message ?? '', /ruleOptions\[0\]\.args/);
+    assert.equal(missingDone.status?.conditions?.[0]?.reason, 'ConfigMapNotFound');
+    assert.match(
+      missingDone.status?.conditions?.[0]?.message ?? '',
+      /spec\.rulesets\[0\]\.options\.rules\.configMapRef/,
+    );
+    assert.equal((await jobsOf(bad)).length, 0);
+    assert.equal(goodDone.status?.phase, 'Completed', JSON.stringify(goodDone.status?.conditions));
+    // diki reports a rule skipped by its options as Accepted, with the justification.
+    const accepted = goodDone.status?.rulesets?.[0]?.results?.summary?.accepted ?? 0;
+    assert.ok(accepted >= 1, 'rule 2000 was accepted as the options said');
+  });
+});
+
+describe('operator restarts and failures', () => {
+  test('an operator stopped mid-scan and started again finishes the scan with one Job', async () => {
+    let op = startOperator();
+    const scan = await createScan({ rulesets: RULESET });
+    await waitFor('the scan Running', async () => {
+      const s = await targetAdmin.get<Scan>(cscan, scan.metadata!.name!);
+      return s.status?.phase === 'Running' ? true : undefined;
+    });
+    await op.stop();
+    // Jobs never repeat: every Job the runner saw for this scan has the one name.
+    const seen = new Set((await jobsOf(scan)).map((j) => j.metadata?.name));
+    op = startOperator();
+    try {
+      const done = await finished(scan);
+      assert.equal(done.status?.phase, 'Completed', JSON.stringify(done.status?.conditions));
+      assert.ok(seen.size <= 1);
+    } finally {
+      await op.stop();
+    }
+  });
+
+  test('leader election: the second replica takes over when the leader stops', async () => {
+    const fast = { leaseDurationMs: 3000, renewDeadlineMs: 2000, retryPeriodMs: 500 };
+    const a = startOperator({ leaderElection: { identity: 'replica-a', ...fast } });
+    await waitFor('replica-a leads', () => (a.operator.manager.elector?.isLeader ? true : undefined));
+    const b = startOperator({ leaderElection: { identity: 'replica-b', ...fast } });
+    try {
+      await a.stop();
+      await waitFor('replica-b leads', () => (b.operator.manager.elector?.isLeader ? true : undefined));
+      const scan = await createScan({ rulesets: RULESET });
+      assert.equal((await finished(scan)).status?.phase, 'Completed');
+    } finally {
+      await b.stop();
+    }
+  });
+
+  const sockets = new Set<Socket>();
+  let hanging: Server;
+  let hangingPort: number;
+  before(async () => {
+    hanging = createServer((socket) => sockets.add(socket));
+    await new Promise<void>((resolve) => hanging.listen(0, '127.0.0.1', resolve));
+    hangingPort = (hanging.address() as { port: number }).port;
+  });
+  after(() => {
+    for (const socket of sockets) socket.destroy();
+    hanging.close();
+  });
+
+  test('a target the Job cannot reach fails the scan (ScanFailed); a hanging one hits the deadline', async () => {
+    let op = startOperator({ targetServer: 'https://127.0.0.1:1' });
+    try {
+      const unreachable = await finished(await createScan({ rulesets: RULESET }));
+      const condition = unreachable.status?.conditions?.find((c) => c.type === 'Failed');
+      assert.equal(condition?.reason, 'ScanFailed', JSON.stringify(unreachable.status));
+      assert.match(condition?.message ?? '', /127\.0\.0\.1:1/);
+      await op.stop();
+      op = startOperator({ targetServer: `https://127.0.0.1:${hangingPort}`, timeoutSeconds: 5 });
+      const slow = await finished(await createScan({ rulesets: RULESET }));
+      const deadline = slow.status?.conditions?.find((c) => c.type === 'Failed');
+      assert.equal(deadline?.reason, 'DeadlineExceeded', JSON.stringify(slow.status));
+    } finally {
+      await op.stop();
+    }
+  });
+
+  test('deleting a running scan deletes its Job', async () => {
+    // The Job's target hangs, so the scan runs until it is deleted.
+    const op = startOperator({ targetServer: `https://127.0.0.1:${hangingPort}` });
+    try {
+      const scan = await createScan({ rulesets: RULESET });
+      await waitFor('the scan Job', async () => (await jobsOf(scan))[0]);
+      await targetAdmin.delete(cscan, scan.metadata!.name!);
+      await waitFor('the Job deleted', async () => ((await jobsOf(scan)).length === 0 ? true : undefined));
+    } finally {
+      await op.stop();
+    }
+  });
+});
