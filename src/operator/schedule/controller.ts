@@ -5,7 +5,6 @@ import {
   complianceScanType,
   scheduledComplianceScanType,
   type ComplianceScan,
-  type DikiType,
   type ScheduledComplianceScan,
   type ScheduledComplianceScanStatus,
 } from '../../api/diki/index.ts';
@@ -21,13 +20,8 @@ import { counter } from '../../util/metrics.ts';
 import { OPERATOR_FIELD_MANAGER } from '../names.ts';
 import { childScan, decideSchedule, objectReference, rfc3339, type ScheduleDecision } from './decide.ts';
 
-const resourceOf = (type: DikiType): ResourceType => {
-  const [group = '', version = ''] = type.apiVersion.split('/');
-  return { group, version, resource: type.resource, kind: type.kind, namespaced: type.crd.scope === 'Namespaced' };
-};
-
-export const complianceScans: ResourceType = resourceOf(complianceScanType);
-export const scheduledComplianceScans: ResourceType = resourceOf(scheduledComplianceScanType);
+export const complianceScans: ResourceType = complianceScanType.resourceType;
+export const scheduledComplianceScans: ResourceType = scheduledComplianceScanType.resourceType;
 
 /** Reporting controller of the events on ScheduledComplianceScans. */
 export const SCHEDULED_SCAN_CONTROLLER = 'scheduledcompliancescan';
