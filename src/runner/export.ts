@@ -1,21 +1,18 @@
 // The report exporter of a ComplianceScan Job (container `report-exporter`, docs/adr/0016-compliance-operator.md):
 // checks the scan is still the one the Job ran for, hands the report to each of its ReportOutputs (at most a
 // few at once, each on its own: one failing does not stop the others) and writes status.rulesets,
-// status.summary and status.outputs with one merge patch. Phase and conditions are the operator's.
+// status.summary and status.outputs with one merge patch, guarded by the resourceVersion of the scan whose
+// UID it checked. Phase and conditions are the operator's.
 import {
-  DIKI_GROUP,
-  DIKI_VERSION,
   complianceScanType,
   reportOutputType,
   type ComplianceScan,
-  type DikiType,
   type OutputStatus,
   type ReportOutput,
   type RulesetSummary,
   type ScanSummary,
 } from '../api/diki/index.ts';
 import { isNotFound, type KubeClient } from '../kube/client.ts';
-import type { ResourceType } from '../kube/resources.ts';
 import type { Report } from '../scanner/report/report.ts';
 import type { Logger } from '../util/log.ts';
 import { mapBounded, retryTransient, terminationMessage, type RetryOptions } from './job.ts';
@@ -23,15 +20,8 @@ import { exportReport, OutputError, type ExportOptions } from './outputs/index.t
 import { errorMessage } from './outputs/types.ts';
 import { reportStatus } from './summary.ts';
 
-const dikiResource = (type: DikiType): ResourceType => ({
-  group: DIKI_GROUP,
-  version: DIKI_VERSION,
-  resource: type.resource,
-  kind: type.kind,
-  namespaced: false,
-});
-export const complianceScanResource = dikiResource(complianceScanType);
-export const reportOutputResource = dikiResource(reportOutputType);
+const complianceScanResource = complianceScanType.resourceType;
+const reportOutputResource = reportOutputType.resourceType;
 
 /** Outputs exported at once. */
 export const DEFAULT_OUTPUT_CONCURRENCY = 4;
@@ -73,18 +63,20 @@ export async function exportScan(request: ExportRequest): Promise<ExportResult> 
     onRetry: (err, attempt, delayMs) => log.warn({ err: errorMessage(err), attempt, delayMs }, `retrying ${what}`),
   });
 
-  const scan = await retryTransient(
-    async () => {
-      try {
-        return await client.get<ComplianceScan>(complianceScanResource, scanName);
-      } catch (err) {
-        if (isNotFound(err)) throw new ScanGoneError(`ComplianceScan ${scanName} no longer exists`);
-        throw err;
-      }
-    },
-    retry(`GET of ComplianceScan ${scanName}`),
-  );
-  checkUid(scan, scanName, scanUid);
+  /** The scan, checked to be the one the Job ran for. */
+  const current = async (): Promise<ComplianceScan> => {
+    let scan: ComplianceScan;
+    try {
+      scan = await client.get<ComplianceScan>(complianceScanResource, scanName);
+    } catch (err) {
+      if (isNotFound(err)) throw new ScanGoneError(`ComplianceScan ${scanName} no longer exists`);
+      throw err;
+    }
+    checkUid(scan, scanName, scanUid);
+    return scan;
+  };
+
+  const scan = await retryTransient(current, retry(`GET of ComplianceScan ${scanName}`));
 
   const refs = scan.spec?.outputs ?? [];
   const outputs = await mapBounded(refs, request.concurrency ?? DEFAULT_OUTPUT_CONCURRENCY, async (ref) => {
@@ -97,9 +89,13 @@ export async function exportScan(request: ExportRequest): Promise<ExportResult> 
   });
 
   const { rulesets, summary } = reportStatus(request.report);
-  const patch = { status: { rulesets, summary, outputs } };
+  // Compare and swap: the UID is checked again on the object whose resourceVersion the patch carries, so a scan
+  // replaced while the outputs ran is never written to (a merge patch ignores metadata.uid; a stale
+  // resourceVersion is a 409 Conflict, retried from a fresh read).
   await retryTransient(
     async () => {
+      const { resourceVersion } = (await current()).metadata ?? {};
+      const patch = { metadata: { resourceVersion }, status: { rulesets, summary, outputs } };
       try {
         await client.patch(complianceScanResource, scanName, patch, 'merge', { subresource: 'status' });
       } catch (err) {

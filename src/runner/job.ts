@@ -48,10 +48,13 @@ export async function writeFileAtomic(path: string, data: string, mode = 0o644):
   }
 }
 
-/** An error worth retrying: no answer from the API server, throttling, a conflict or a server-side failure. */
+/**
+ * An error worth retrying: no answer from the API server (the client's plain Error with the transport error as
+ * cause), throttling, a conflict or a server-side failure. Errors of our own (wrong UID, bad input) are final.
+ */
 export function isTransient(err: unknown): boolean {
-  if (!(err instanceof ApiError)) return err instanceof Error && err.name !== 'AbortError';
-  return err.code === 409 || err.code === 429 || err.code >= 500;
+  if (err instanceof ApiError) return err.code === 409 || err.code === 429 || err.code >= 500;
+  return err instanceof Error && err.name === 'Error' && err.cause !== undefined;
 }
 
 export interface RetryOptions {

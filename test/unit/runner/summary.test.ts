@@ -111,7 +111,7 @@ test('terminationMessage: one line, at most 4096 bytes, never a broken character
   assert.equal(terminationMessage('äb', 1), '');
 });
 
-test('retryTransient: retries server errors and conflicts, not client errors', async () => {
+test('retryTransient: retries server errors, conflicts and transport failures, not client errors or our own', async () => {
   let calls = 0;
   const value = await retryTransient(
     async () => {
@@ -138,13 +138,25 @@ test('retryTransient: retries server errors and conflicts, not client errors', a
     retryTransient(
       async () => {
         calls++;
-        throw new Error('connect ECONNREFUSED');
+        throw new Error('GET /version: fetch failed', { cause: new Error('connect ECONNREFUSED') });
       },
       { initialDelayMs: 1, attempts: 3 },
     ),
-    /ECONNREFUSED/,
+    /fetch failed/,
   );
   assert.equal(calls, 3);
+  calls = 0;
+  await assert.rejects(
+    retryTransient(
+      async () => {
+        calls++;
+        throw new Error('the scan was replaced');
+      },
+      { initialDelayMs: 1 },
+    ),
+    /replaced/,
+  );
+  assert.equal(calls, 1, 'an error of our own is final');
 });
 
 test('mapBounded: input order, never more than the limit at once', async () => {
