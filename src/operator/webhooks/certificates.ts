@@ -142,7 +142,10 @@ export class WebhookCertificates {
     const parsed = secret ? this.parse(secret) : undefined;
     if (!parsed || !this.usable(parsed.cert, parsed.keyPem, parsed.cas, now)) {
       const fresh = await this.generate();
-      return { secret: this.secret(fresh.caPem, fresh.certPem, fresh.keyPem), action: secret ? 'replaced' : 'created' };
+      return {
+        secret: this.secret(this.bundle([{ pem: fresh.caPem }]), fresh.certPem, fresh.keyPem),
+        action: secret ? 'replaced' : 'created',
+      };
     }
     if (parsed.next) {
       if (!this.usable(parsed.next.cert, parsed.next.keyPem, parsed.cas, now)) {
