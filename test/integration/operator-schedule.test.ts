@@ -18,6 +18,7 @@ import { scheduleTimes } from '../../src/api/diki/schedule.ts';
 import type { KubeClient } from '../../src/kube/client.ts';
 import type { Controller } from '../../src/kube/controller.ts';
 import { EventRecorder } from '../../src/kube/events.ts';
+import { Manager } from '../../src/kube/manager.ts';
 import { Resources, type KubeObject } from '../../src/kube/resources.ts';
 import {
   complianceScans,
@@ -97,6 +98,38 @@ async function startController(clock: FakeClock): Promise<Running> {
       await controller.stop();
       await Promise.all([informers.scheduledScans.stop(), informers.scans.stop()]);
       await own.close();
+    },
+  };
+}
+
+/** The controller as the operator runs it: on a manager (of another client) with its shared informers on the target. */
+async function startManaged(clock: FakeClock): Promise<Running> {
+  const n = ++controllers;
+  const runner = cp.client(`argus-operator-test-runner-${n}`);
+  const target = cp.client(`argus-operator-test-target-${n}`);
+  const manager = new Manager({ client: runner });
+  const controller = scheduledScanController({
+    manager,
+    client: target,
+    catalog,
+    clock,
+    name: `scheduledcompliancescan-${n}`,
+  });
+  manager.add(controller);
+  const informers: ScheduledScanInformers = {
+    scheduledScans: manager.informer(scheduledComplianceScans, {}, target),
+    scans: manager.informer(complianceScans, {}, target),
+  };
+  const abort = new AbortController();
+  const running = manager.start(abort.signal);
+  await Promise.all([informers.scheduledScans.waitForSync(), informers.scans.waitForSync()]);
+  return {
+    controller,
+    informers,
+    async stop() {
+      abort.abort();
+      await running;
+      await Promise.all([runner.close(), target.close()]);
     },
   };
 }
@@ -318,7 +351,7 @@ test('suspend: no children while suspended; the missed time runs on resume; runn
 test('two replicas and a restarted controller create each child once', async () => {
   const clock = new FakeClock();
   const a = await startController(clock);
-  const b = await startController(clock);
+  const b = await startManaged(clock);
   let restarted: Running | undefined;
   try {
     const parent = await createParent('replicated', { schedule: '*/5 * * * *' });

@@ -43,11 +43,11 @@ export interface Recorder {
 
 export interface ScheduledScanControllerOptions {
   /**
-   * Informers from the manager (its client must be the target cluster's) unless `informers` are given. The
-   * returned controller is not added to it: `manager.add(controller)`.
+   * Shared informers on `client` from this manager unless `informers` are given. The returned controller is not
+   * added to it: `manager.add(controller)`.
    */
   manager?: Manager;
-  /** Client of the target cluster; default the manager's. */
+  /** Client of the target cluster (ScheduledComplianceScans, their ComplianceScans, events); default the manager's. */
   client?: KubeClient;
   /** Informers on the target cluster (started and stopped by the caller), e.g. from scheduledScanInformers(). */
   informers?: ScheduledScanInformers;
@@ -94,29 +94,36 @@ export function scheduledScanController(options: ScheduledScanControllerOptions)
   if (!client) throw new Error('scheduledScanController needs a client or a manager');
   let informers = options.informers;
   if (!informers) {
-    if (!manager || manager.client !== client) {
-      throw new Error('scheduledScanController needs informers on the target client (or a manager on it)');
-    }
+    if (!manager) throw new Error('scheduledScanController needs informers or a manager');
+    // The manager's shared informers on the target client (the ComplianceScan one is the scan controller's too).
     informers = {
-      scheduledScans: manager.informer<ScheduledComplianceScan>(scheduledComplianceScans),
-      scans: manager.informer<ComplianceScan>(complianceScans),
+      scheduledScans: manager.informer<ScheduledComplianceScan>(scheduledComplianceScans, {}, client),
+      scans: manager.informer<ComplianceScan>(complianceScans, {}, client),
     };
   }
   const name = options.name ?? SCHEDULED_SCAN_CONTROLLER;
   const clock = options.clock ?? { now: () => new Date() };
   const recorder = options.recorder ?? new EventRecorder(client, REPORTING_CONTROLLER);
   const { scheduledScans, scans } = informers;
-  // Warnings about one scheduled time are recorded once per process (reconciles repeat the decision).
-  const warned = new Map<string, string>();
-
-  const warnOnce = async (parent: ScheduledComplianceScan, reason: string, time: string, note: string) => {
+  // Events about one scheduled time or child are recorded once per process (reconciles repeat decisions,
+  // and a cache may not show the status just written).
+  const recorded = new Map<string, string>();
+  const recordOnce = async (
+    parent: ScheduledComplianceScan,
+    type: EventType,
+    reason: string,
+    about: string,
+    note: string,
+  ): Promise<boolean> => {
     const key = `${parent.metadata?.uid}|${reason}`;
-    if (warned.get(key) === time) return false;
-    if (warned.size > 10_000) warned.clear();
-    warned.set(key, time);
-    await recorder.record(parent, 'Warning', reason, note);
+    if (recorded.get(key) === about) return false;
+    if (recorded.size > 10_000) recorded.clear();
+    recorded.set(key, about);
+    await recorder.record(parent, type, reason, note);
     return true;
   };
+  const warnOnce = (parent: ScheduledComplianceScan, reason: string, about: string, note: string) =>
+    recordOnce(parent, 'Warning', reason, about, note);
 
   const reconcile = async (key: string, { log }: ReconcileContext): Promise<ReconcileResult | void> => {
     const parent = scheduledScans.get(key);
@@ -130,12 +137,8 @@ export function scheduledScanController(options: ScheduledScanControllerOptions)
     const status: ScheduledComplianceScanStatus = { ...decision.status };
 
     for (const child of decision.sawFinished) {
-      await recorder.record(
-        parent,
-        'Normal',
-        'SawCompletedScan',
-        `Saw completed scan: ${child.name}, phase: ${child.phase}`,
-      );
+      const note = `Saw completed scan: ${child.name}, phase: ${child.phase}`;
+      await recordOnce(parent, 'Normal', 'SawCompletedScan', child.name, note);
     }
     if (decision.problem && (await warnOnce(parent, 'InvalidSchedule', decision.problem, decision.problem))) {
       log.warn({ problem: decision.problem }, 'cannot read the schedule');
