@@ -2,7 +2,8 @@
 // the pinned k8s.io/kubernetes module, etcd from go.etcd.io/etcd/server/v3. Versions come from the
 // go.mod files under test/testbed/go/ (the single place to change them); binaries are cached by version
 // outside the repository and reused across runs. KUBEBUILDER_ASSETS (the envtest convention) supplies
-// binaries a user already has.
+// binaries a user already has. helm (for the chart tests) is built the same way from test/testbed/go/helm,
+// only when a test asks for it (ensureHelm) and no helm 3 or later is on PATH or in KUBEBUILDER_ASSETS.
 import { spawn, spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { homedir } from 'node:os';
@@ -36,6 +37,7 @@ function requiredVersion(module: string, goMod: string): string {
 
 export const kubernetesVersion = (): string => requiredVersion('k8s.io/kubernetes', 'kubernetes');
 export const etcdVersion = (): string => requiredVersion('go.etcd.io/etcd/server/v3', 'etcd');
+export const helmVersion = (): string => requiredVersion('helm.sh/helm/v3', 'helm');
 
 interface Target {
   goMod: string;
@@ -61,6 +63,43 @@ function targets(): Target[] {
     },
     { goMod: 'etcd', version: etcdVersion(), packages: { etcd: 'go.etcd.io/etcd/server/v3' }, ldflags: '-s -w' },
   ];
+}
+
+function helmTarget(): Target {
+  const version = helmVersion();
+  // The Kubernetes version helm assumes without a cluster (`helm template`, `helm lint`): its client-go's.
+  const [, minor] = requiredVersion('k8s.io/client-go', 'helm').split('.');
+  const kube = (pkg: string) =>
+    `-X helm.sh/helm/v3/pkg/${pkg}.k8sVersionMajor=1 -X helm.sh/helm/v3/pkg/${pkg}.k8sVersionMinor=${minor}`;
+  return {
+    goMod: 'helm',
+    version,
+    packages: { helm: 'helm.sh/helm/v3/cmd/helm' },
+    ldflags: `-s -w -X helm.sh/helm/v3/internal/version.version=${version} ${kube('lint/rules')} ${kube('chartutil')}`,
+  };
+}
+
+/** Major version of a helm binary (`helm version`), or undefined when it does not run. */
+function helmMajor(binary: string): number | undefined {
+  const probe = spawnSync(binary, ['version', '--template', '{{.Version}}'], { encoding: 'utf8', timeout: 10_000 });
+  if (probe.error || probe.status !== 0) return undefined;
+  const match = /^v(\d+)\./.exec(probe.stdout.trim());
+  return match ? Number(match[1]) : undefined;
+}
+
+/**
+ * Path of a helm binary: helm 3 or later from PATH or KUBEBUILDER_ASSETS, else the pinned version from
+ * test/testbed/go/helm, built on first use (about two minutes) and cached like the control plane.
+ */
+export async function ensureHelm(log: (line: string) => void = () => undefined): Promise<string> {
+  const assets = process.env.KUBEBUILDER_ASSETS;
+  for (const candidate of [...(assets ? [join(assets, 'helm')] : []), 'helm']) {
+    if ((helmMajor(candidate) ?? 0) >= 3) return candidate;
+  }
+  const target = helmTarget();
+  const dir = join(cacheRoot(), 'testbed', `${target.goMod}-${target.version}`);
+  if (!existsSync(join(dir, 'helm'))) await build(target, dir, log);
+  return join(dir, 'helm');
 }
 
 /** Returns paths of all binaries, building the missing ones (which takes minutes the first time). */
@@ -99,9 +138,9 @@ function checkGo(): void {
   const probe = spawnSync('go', ['version'], { encoding: 'utf8' });
   if (probe.error || probe.status !== 0) {
     throw new Error(
-      'Go is needed to build the test control plane (kube-apiserver, kube-controller-manager, kubectl, etcd) but ' +
-        '`go` was not found on PATH. Install Go >= 1.26 (https://go.dev/dl/) or set KUBEBUILDER_ASSETS to a ' +
-        'directory that holds those binaries.',
+      'Go is needed to build the test control plane (kube-apiserver, kube-controller-manager, kubectl, etcd) and ' +
+        'helm, but `go` was not found on PATH. Install Go >= 1.26 (https://go.dev/dl/) or set KUBEBUILDER_ASSETS ' +
+        'to a directory that holds those binaries.',
     );
   }
 }
