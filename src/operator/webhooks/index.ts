@@ -6,7 +6,7 @@ import type { RulesetCatalog } from '../../api/diki/validate.ts';
 import type { KubeClient } from '../../kube/client.ts';
 import { errorMessage, logger } from '../../util/log.ts';
 import { sleep } from '../../util/time.ts';
-import { WebhookCertificates, type WebhookCertificate } from './certificates.ts';
+import { DEFAULT_CERT_LIFETIME_MS, WebhookCertificates, type WebhookCertificate } from './certificates.ts';
 import { applyWebhookConfigurations, type WebhookEndpoint } from './configurations.ts';
 import { mutate, validate } from './handlers.ts';
 import { clientLookup } from './references.ts';
@@ -36,7 +36,10 @@ export interface AdmissionWebhooksOptions {
   port?: number;
   /** Address to listen on; default 0.0.0.0. */
   host?: string;
-  /** Names and addresses of the serving certificate (at least one in all). */
+  /**
+   * Names and addresses of the serving certificate (at least one in all). Without dnsNames and with `service`,
+   * the Service's names `<name>.<namespace>.svc` and `<name>.<namespace>.svc.cluster.local`.
+   */
   dnsNames?: string[];
   ipAddresses?: string[];
   /** Base URL kube-apiserver calls (`/mutate`, `/validate` appended); a function gets the port listened on. */
@@ -71,10 +74,14 @@ export interface AdmissionWebhooks {
  */
 export async function startAdmissionWebhooks(options: AdmissionWebhooksOptions): Promise<AdmissionWebhooks> {
   if (!options.url === !options.service) throw new Error('admission webhooks need exactly one of url and service');
+  const service = options.service;
+  const serviceNames = service
+    ? [`${service.name}.${service.namespace}.svc`, `${service.name}.${service.namespace}.svc.cluster.local`]
+    : [];
   const certificates = new WebhookCertificates({
     client: options.runnerClient,
     namespace: options.runnerNamespace,
-    dnsNames: options.dnsNames ?? [],
+    dnsNames: options.dnsNames ?? serviceNames,
     ipAddresses: options.ipAddresses ?? [],
     ...(options.certLifetimeMs !== undefined ? { lifetimeMs: options.certLifetimeMs } : {}),
     ...(options.caPropagationMs !== undefined ? { caPropagationMs: options.caPropagationMs } : {}),
@@ -114,7 +121,11 @@ export async function startAdmissionWebhooks(options: AdmissionWebhooksOptions):
 
   const stop = new AbortController();
   const signal = options.signal ? AbortSignal.any([options.signal, stop.signal]) : stop.signal;
-  const interval = options.checkIntervalMs ?? DEFAULT_CHECK_INTERVAL_MS;
+  // At least six checks per lifetime, so a rotation starting at a third left always finishes in time.
+  const interval = Math.min(
+    options.checkIntervalMs ?? DEFAULT_CHECK_INTERVAL_MS,
+    (options.certLifetimeMs ?? DEFAULT_CERT_LIFETIME_MS) / 6,
+  );
   const loop = (async () => {
     let failures = 0;
     while (!signal.aborted) {

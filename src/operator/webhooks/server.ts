@@ -6,9 +6,28 @@ import { createServer, type Server } from 'node:https';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
 import { errorMessage, logger } from '../../util/log.ts';
+import { counter, exponentialBuckets, histogram } from '../../util/metrics.ts';
 import { denyInternal, reviewOf, reviewProblem, type AdmissionRequest, type AdmissionResponse } from './admission.ts';
 
 const log = logger('admission-webhooks');
+
+// controller-runtime's webhook metrics (same names, so existing dashboards work), and the denials by kind.
+const requestsTotal = counter(
+  'controller_runtime_webhook_requests_total',
+  'Admission webhook requests by path and HTTP status code.',
+  ['webhook', 'code'],
+);
+const latency = histogram(
+  'controller_runtime_webhook_latency_seconds',
+  'Admission webhook request latency by path.',
+  ['webhook'],
+  exponentialBuckets(0.001, 2, 14),
+);
+const denials = counter(
+  'argus_operator_admission_denials_total',
+  'Admission requests denied, by webhook path, kind and status code (422 invalid, 500 target unreachable).',
+  ['webhook', 'kind', 'code'],
+);
 
 export const MUTATE_PATH = '/mutate';
 export const VALIDATE_PATH = '/validate';
@@ -115,6 +134,13 @@ export class AdmissionServer {
 
   private async serve(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const path = new URL(req.url ?? '/', 'https://localhost').pathname;
+    if (path === MUTATE_PATH || path === VALIDATE_PATH) {
+      const started = performance.now();
+      res.once('finish', () => {
+        requestsTotal.inc({ webhook: path, code: String(res.statusCode) });
+        latency.observe({ webhook: path }, (performance.now() - started) / 1000);
+      });
+    }
     try {
       if (path === HEALTHZ_PATH) {
         if (req.method !== 'GET' && req.method !== 'HEAD') throw new HttpError(405, `${req.method} not allowed`);
@@ -146,6 +172,7 @@ export class AdmissionServer {
         response = denyInternal(request.uid, `admission handler failed: ${errorMessage(err)}`);
       }
       if (!response.allowed) {
+        denials.inc({ webhook: path, kind: request.kind.kind, code: String(response.status?.code ?? '') });
         log.info(
           { path, kind: request.kind.kind, name: request.name, operation: request.operation, status: response.status },
           'admission request denied',

@@ -5,6 +5,7 @@ import { after, before, test } from 'node:test';
 import { X509Certificate } from 'node:crypto';
 import type { TLSSocket } from 'node:tls';
 import { AdmissionServer } from '../../../src/operator/webhooks/server.ts';
+import { registry } from '../../../src/util/metrics.ts';
 import { allow, denyInvalid, type AdmissionRequest } from '../../../src/operator/webhooks/admission.ts';
 import { createCA, issueCertificate, type CertificateAuthority, type KeyPairPem } from '../../../src/util/pki.ts';
 
@@ -101,6 +102,12 @@ test('POST /mutate and /validate answer AdmissionReviews with the request uid', 
   assert.deepEqual(
     seen.map((s) => s.path),
     ['/mutate', '/validate'],
+  );
+  const metrics = await registry.metrics();
+  assert.match(metrics, /controller_runtime_webhook_requests_total\{webhook="\/mutate",code="200"\} 1/);
+  assert.match(
+    metrics,
+    /argus_operator_admission_denials_total\{webhook="\/validate",kind="ComplianceScan",code="422"\} 1/,
   );
   // A handler that throws denies with 500 InternalError instead of allowing.
   const failed = JSON.parse((await call('POST', '/validate', review('boom'))).body) as {
