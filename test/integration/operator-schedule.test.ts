@@ -422,3 +422,35 @@ test('after downtime only the latest missed time runs, and with startingDeadline
     await running.stop();
   }
 });
+
+test('a foreign ComplianceScan with the child’s name is not adopted: FailedCreate, retried until it is gone', async () => {
+  const clock = new FakeClock();
+  const running = await startController(clock);
+  try {
+    const parent = await createParent('collide', { schedule: '0 * * * *' });
+    const slot = slotsOf(parent, 1)[0]!;
+    const name = nameAt(parent, slot);
+    await client.create<ComplianceScan & KubeObject>(complianceScans, {
+      apiVersion: 'diki.gardener.cloud/v1alpha1',
+      kind: 'ComplianceScan',
+      metadata: { name },
+      spec: {},
+    });
+    clock.set(slot, 1000);
+    running.controller.queue.add('collide');
+    const failed = await waitFor('the FailedCreate warning', async () => {
+      const found = await events(parent, 'FailedCreate');
+      return found.length > 0 && found;
+    });
+    assert.match(failed[0]!.note ?? '', /not controlled by this object/);
+    assert.deepEqual(await children(parent), []);
+    assert.equal((await getParent('collide')).status?.active, undefined);
+
+    await client.delete(complianceScans, name);
+    await waitFor('the child once the name is free', async () => (await children(parent)).join() === name, {
+      timeoutMs: 60_000,
+    });
+  } finally {
+    await running.stop();
+  }
+});

@@ -15,7 +15,7 @@ import { EventRecorder, type EventType } from '../../kube/events.ts';
 import { Informer } from '../../kube/informer.ts';
 import type { Manager } from '../../kube/manager.ts';
 import type { KubeObject, ResourceType } from '../../kube/resources.ts';
-import { logger as componentLogger, type Logger } from '../../util/log.ts';
+import { errorMessage, logger as componentLogger, type Logger } from '../../util/log.ts';
 import { counter } from '../../util/metrics.ts';
 import { OPERATOR_FIELD_MANAGER } from '../names.ts';
 import { childScan, decideSchedule, objectReference, rfc3339, type ScheduleDecision } from './decide.ts';
@@ -160,8 +160,16 @@ export function scheduledScanController(options: ScheduledScanControllerOptions)
       }
     }
     if (decision.create) {
-      const child = await createChild(parent, decision.create.scheduledTime, log);
-      status.active = objectReference(child);
+      let child: ComplianceScan;
+      try {
+        child = await createChild(parent, decision.create.scheduledTime, log);
+      } catch (err) {
+        const note = `Error creating scan ${decision.create.name}: ${errorMessage(err)}`;
+        await warnOnce(parent, 'FailedCreate', `${decision.create.name}|${errorMessage(err)}`, note);
+        throw err;
+      }
+      const phase = child.status?.phase;
+      if (phase !== 'Completed' && phase !== 'Failed') status.active = objectReference(child);
       status.lastScheduleTime = rfc3339(decision.create.scheduledTime);
     }
     for (const child of decision.prune) {
