@@ -82,6 +82,11 @@ export interface NodeAgentOptions {
   labels?: Record<string, string>;
   /** Overrides of the Node's capacity and allocatable (cpu, memory, pods). */
   capacity?: Record<string, string>;
+  /**
+   * Pods that may run here at once (bound and not finished); others wait unbound, as with a scheduler and
+   * a full node. Default unlimited. Benchmarks set it so hundreds of Jobs do not start hundreds of processes.
+   */
+  maxRunningPods?: number;
   /** Serve the kubelet API (configz, exec, container logs) and run a kubelet process on the node. */
   kubelet?: KubeletOptions;
 }
@@ -477,6 +482,19 @@ export class NodeAgent {
   private observe(pod: V1Pod): void {
     this.pods.set(uidOf(pod), pod);
     this.reconcile(pod);
+    // A slot came free: bind waiting pods now rather than at the next resync.
+    if (this.options.maxRunningPods !== undefined && pod.spec?.nodeName === this.name && isTerminal(pod)) {
+      for (const waiting of this.pods.values()) if (!waiting.spec?.nodeName) this.reconcile(waiting);
+    }
+  }
+
+  /** Whether another pod may be bound here under `maxRunningPods`. */
+  private hasFreeSlot(): boolean {
+    const max = this.options.maxRunningPods;
+    if (max === undefined) return true;
+    let running = this.binding.size;
+    for (const pod of this.pods.values()) if (pod.spec?.nodeName === this.name && !isTerminal(pod)) running++;
+    return running < max;
   }
 
   /** The pod is gone from the API: kill what still runs and drop its files. */
@@ -537,7 +555,8 @@ export class NodeAgent {
       !pod.spec?.schedulingGates?.length &&
       !isTerminal(pod) &&
       runsArgusImage(pod) &&
-      Object.entries(selector).every(([key, value]) => labels[key] === value)
+      Object.entries(selector).every(([key, value]) => labels[key] === value) &&
+      this.hasFreeSlot()
     );
   }
 
@@ -553,6 +572,10 @@ export class NodeAgent {
         metadata: { name, namespace, uid },
         target: { apiVersion: 'v1', kind: 'Node', name: this.name },
       });
+      // Counted as running here until the watch shows the binding (maxRunningPods).
+      const known = this.pods.get(uid);
+      if (known && !known.spec?.nodeName)
+        this.pods.set(uid, { ...known, spec: { ...known.spec!, nodeName: this.name } });
     } catch (err) {
       // 409: another agent won, or the pod was replaced; 404: the pod is gone.
       if (!isConflict(err) && !isNotFound(err) && !this.abort.signal.aborted) {
