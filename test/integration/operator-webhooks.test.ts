@@ -441,3 +441,90 @@ test('the certificate rotates before it expires; requests keep working across th
   }
   assert.ok(requests > 5, `only ${requests} requests`);
 });
+
+test('certificate lifecycle: stage with both CAs trusted, promote after the propagation time, replace what is unusable', async () => {
+  const HOUR = 60 * 60 * 1000;
+  let offset = 0;
+  const certificates = (names: string[] = ['127.0.0.1']) =>
+    new WebhookCertificates({
+      client,
+      namespace: RUNNER_NAMESPACE,
+      secretName: 'lifecycle',
+      ipAddresses: names,
+      lifetimeMs: HOUR,
+      caPropagationMs: 10_000,
+      now: () => Date.now() + offset,
+    });
+  const read = async () => {
+    const s = await client.get<V1Secret>(Resources.secrets, 'lifecycle', RUNNER_NAMESPACE);
+    const data = Object.fromEntries(
+      Object.entries(s.data ?? {}).map(([k, v]) => [k, Buffer.from(v, 'base64').toString()]),
+    );
+    return { data, annotations: s.metadata?.annotations ?? {}, type: s.type };
+  };
+  const countCAs = (bundle: string) => bundle.match(/BEGIN CERTIFICATE/g)?.length ?? 0;
+
+  const created = await certificates().reconcile();
+  const first = await read();
+  assert.equal(first.type, 'kubernetes.io/tls');
+  assert.equal(created.cert, first.data['tls.crt']);
+  assert.equal(countCAs(created.caBundle), 1);
+  assert.equal(created.promoteAt, undefined);
+  // Nothing to do while more than a third of the lifetime is left.
+  offset = 0.6 * HOUR;
+  assert.equal((await certificates().reconcile()).cert, created.cert);
+  assert.equal((await read()).data['tls.crt'], first.data['tls.crt']);
+
+  // Less than a third left: a new CA joins the bundle, the new certificate waits; the current one is still served.
+  offset = 0.7 * HOUR;
+  const staged = await certificates().reconcile();
+  const stagedSecret = await read();
+  assert.equal(staged.cert, created.cert);
+  assert.equal(countCAs(staged.caBundle), 2);
+  assert.ok(staged.caBundle.endsWith(created.caBundle), 'the old CA stays trusted');
+  assert.ok(stagedSecret.data['next-tls.crt'] && stagedSecret.data['next-tls.key']);
+  assert.ok(stagedSecret.annotations['argus.io/staged-at']);
+  assert.ok(staged.promoteAt && staged.promoteAt.getTime() > Date.now() + offset);
+  const next = new X509Certificate(stagedSecret.data['next-tls.crt']);
+  const newCA = new X509Certificate(
+    staged.caBundle.match(/-----BEGIN CERTIFICATE-----[\s\S]+?-----END CERTIFICATE-----/)![0],
+  );
+  assert.ok(next.verify(newCA.publicKey), 'the next certificate is signed by the new CA');
+  // Before the propagation time nothing changes.
+  assert.equal((await certificates().reconcile()).cert, created.cert);
+
+  // After it, the next certificate is served; both CAs stay in the bundle until the next rotation.
+  offset = 0.7 * HOUR + 11_000;
+  const promoted = await certificates().reconcile();
+  const promotedSecret = await read();
+  assert.equal(promoted.cert, stagedSecret.data['next-tls.crt']);
+  assert.equal(promotedSecret.data['tls.crt'], stagedSecret.data['next-tls.crt']);
+  assert.equal(promotedSecret.data['tls.key'], stagedSecret.data['next-tls.key']);
+  assert.equal(promotedSecret.data['next-tls.crt'], undefined);
+  assert.equal(promotedSecret.annotations['argus.io/staged-at'], undefined);
+  assert.equal(promoted.caBundle, staged.caBundle);
+
+  // A certificate for other names, or garbage, is replaced at once.
+  offset = 0;
+  const renamed = await certificates(['127.0.0.2']).reconcile();
+  assert.notEqual(renamed.cert, promoted.cert);
+  assert.equal(new X509Certificate(renamed.cert).checkIP('127.0.0.2'), '127.0.0.2');
+  assert.equal(countCAs(renamed.caBundle), 1);
+  await client.patch(
+    Resources.secrets,
+    'lifecycle',
+    { data: { 'tls.key': Buffer.from('junk').toString('base64') } },
+    'merge',
+    {
+      namespace: RUNNER_NAMESPACE,
+    },
+  );
+  const repaired = await certificates(['127.0.0.2']).reconcile();
+  assert.notEqual(repaired.cert, renamed.cert);
+  assert.notEqual((await read()).data['tls.key'], 'junk');
+  // One about to expire is replaced at once too (no time left to stage).
+  offset = HOUR - 5_000;
+  const late = await certificates(['127.0.0.2']).reconcile();
+  assert.notEqual(late.cert, repaired.cert);
+  assert.equal((await read()).data['next-tls.crt'], undefined);
+});
