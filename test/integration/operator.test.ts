@@ -2,6 +2,8 @@
 // runner runs their Jobs on a node agent (the Job's containers are real `argus run` processes). The operator
 // acts with its least-privilege RBAC in both clusters (src/operator/rbac.ts), the Jobs with per-scan tokens.
 import assert from 'node:assert/strict';
+import { createHmac, randomBytes } from 'node:crypto';
+import type { IncomingMessage } from 'node:http';
 import { createServer, type Server, type Socket } from 'node:net';
 import { after, before, describe, test } from 'node:test';
 import type { V1Job } from '@kubernetes/client-node';
@@ -13,6 +15,7 @@ import {
   type ComplianceScan,
   type ReportOutput,
 } from '../../src/api/diki/index.ts';
+import { clusterPolicyReportType, policyReportType, reportCrds } from '../../src/api/reports/index.ts';
 import { KubeClient } from '../../src/kube/client.ts';
 import { Resources, type KubeObject } from '../../src/kube/resources.ts';
 import { SCAN_UID_LABEL, jobName } from '../../src/operator/names.ts';
@@ -21,6 +24,9 @@ import { operatorRunnerRbac, operatorTargetRbac } from '../../src/operator/rbac.
 import { waitFor } from '../../src/util/time.ts';
 import { ControlPlane } from '../testbed/controlplane.ts';
 import { NodeAgent } from '../testbed/node-agent/index.ts';
+import { PostgresServer } from '../testbed/postgres.ts';
+import { serveHttps, webhookServingCert, type HttpsServer } from '../testbed/webhooks.ts';
+import pg from 'pg';
 
 const RUNNER_NAMESPACE = 'shoot--argus--target';
 const cscan = complianceScanType.resourceType;
@@ -44,7 +50,7 @@ before(async () => {
   runnerAdmin = runner.client();
   agent = await NodeAgent.start(runner, { name: 'seed-node' });
   const operator = { kind: 'User' as const, name: 'argus-operator' };
-  await kubectlApply(target, [...dikiCrds(), ...operatorTargetRbac({ operator })]);
+  await kubectlApply(target, [...dikiCrds(), ...reportCrds(), ...operatorTargetRbac({ operator })]);
   await runnerAdmin.create(Resources.namespaces, { metadata: { name: RUNNER_NAMESPACE } });
   await kubectlApply(runner, operatorRunnerRbac({ operator, runnerNamespace: RUNNER_NAMESPACE }));
   await waitFor('the runner namespace default ServiceAccount', () =>
@@ -258,6 +264,109 @@ describe('ComplianceScan', () => {
     // diki reports a rule skipped by its options as Accepted, with the justification.
     const accepted = goodDone.status?.rulesets?.[0]?.results?.summary?.accepted ?? 0;
     assert.ok(accepted >= 1, 'rule 2000 was accepted as the options said');
+  });
+});
+
+describe('every output type', () => {
+  let op: ReturnType<typeof startOperator>;
+  let postgres: PostgresServer;
+  let receiver: HttpsServer;
+  const received: { headers: IncomingMessage['headers']; body: string }[] = [];
+  const hmacKey = randomBytes(16).toString('hex');
+  let caPem: string;
+  let database: { database: string; user: string; password: string };
+
+  before(async () => {
+    const { ca, cert } = await webhookServingCert();
+    caPem = ca.certPem;
+    postgres = await PostgresServer.start({ tls: { certPem: cert.certPem, keyPem: cert.keyPem, caPem } });
+    database = await postgres.createDatabase('operator');
+    receiver = await serveHttps(
+      async (req, res) => {
+        let body = '';
+        for await (const chunk of req) body += (chunk as Buffer).toString();
+        received.push({ headers: req.headers, body });
+        res.writeHead(200).end('ok');
+      },
+      { cert: cert.certPem, key: cert.keyPem },
+    );
+    await targetAdmin.create(Resources.namespaces, { metadata: { name: 'compliance' } });
+    const secret = (name: string, stringData: Record<string, string>) =>
+      targetAdmin.create(Resources.secrets, { metadata: { name, namespace: 'compliance' }, stringData } as KubeObject);
+    await secret('pg-credentials', { username: database.user, password: database.password });
+    await secret('ca', { 'ca.crt': caPem });
+    await secret('hook-credentials', { hmacKey });
+    await createOutput('postgres', {
+      postgresql: {
+        url: `postgres://127.0.0.1:${postgres.port}`,
+        database: database.database,
+        table: 'compliance.reports',
+        credentialsRef: { name: 'pg-credentials', namespace: 'compliance' },
+        tls: { enabled: true, caSecretRef: { name: 'ca', namespace: 'compliance' } },
+      },
+    });
+    await createOutput('webhook', {
+      webhook: {
+        url: `https://127.0.0.1:${receiver.port}/reports`,
+        credentialsRef: { name: 'hook-credentials', namespace: 'compliance' },
+        tls: { caSecretRef: { name: 'ca', namespace: 'compliance' } },
+      },
+    });
+    await createOutput('reports', { reportsAPI: { namePrefix: 'argus-' } });
+    op = startOperator();
+  });
+  after(async () => {
+    await op?.stop();
+    await receiver?.close();
+    await postgres?.destroy();
+  });
+
+  test('PostgreSQL over TLS, a signed HTTPS webhook and PolicyReports, from one scan', async () => {
+    const scan = await createScan({
+      rulesets: RULESET,
+      outputs: [{ name: 'postgres' }, { name: 'webhook' }, { name: 'reports' }],
+    });
+    const done = await finished(scan);
+    assert.equal(done.status?.phase, 'Completed', JSON.stringify(done.status));
+    assert.deepEqual(
+      done.status?.outputs?.map((o) => [o.outputName, o.phase]),
+      [
+        ['postgres', 'Completed'],
+        ['webhook', 'Completed'],
+        ['reports', 'Completed'],
+      ],
+    );
+    // PostgreSQL: the report row (TLS only: the server refuses plain connections).
+    const client = new pg.Client({ host: '127.0.0.1', port: postgres.port, ...database, ssl: { ca: caPem } });
+    await client.connect();
+    try {
+      const rows = await client.query('SELECT scan_name FROM compliance.reports WHERE scan_uid = $1', [
+        scan.metadata!.uid,
+      ]);
+      assert.deepEqual(rows.rows, [{ scan_name: scan.metadata!.name }]);
+      const results = await client.query(
+        'SELECT count(*)::int AS n FROM compliance.reports_results WHERE scan_uid = $1',
+        [scan.metadata!.uid],
+      );
+      assert.ok(results.rows[0].n > 0);
+    } finally {
+      await client.end();
+    }
+    // The webhook: one delivery of this scan, signed with the Secret's key.
+    const deliveries = received.filter((r) => r.headers['x-argus-scan-uid'] === scan.metadata!.uid);
+    assert.equal(deliveries.length, 1);
+    const { headers, body } = deliveries[0]!;
+    const expected = createHmac('sha256', hmacKey).update(`${headers['x-argus-timestamp']}.${body}`).digest('hex');
+    assert.equal(headers['x-argus-signature'], `sha256=${expected}`);
+    assert.equal((JSON.parse(body) as { providers: unknown[] }).providers.length, 1);
+    // The reports API (here the report CRDs of the target): reports of the output's source.
+    const selector = { labelSelector: 'reports.argus.io/source=argus' };
+    const reports = [
+      ...(await targetAdmin.listAll(clusterPolicyReportType, selector)).items,
+      ...(await targetAdmin.listAll(policyReportType, selector)).items,
+    ];
+    assert.ok(reports.length > 0, 'PolicyReports were written');
+    assert.equal(done.status?.outputs?.[2]?.details?.reportsAPIRef?.reports, reports.length);
   });
 });
 

@@ -101,6 +101,7 @@ export class PostgresServer {
   private readonly as: RunAs | undefined;
   private process: ManagedProcess | undefined;
   private databases = 0;
+  private tls: { certPem: string; keyPem: string; caPem: string } | undefined;
 
   private constructor() {
     this.bin = postgresBinDir();
@@ -115,11 +116,18 @@ export class PostgresServer {
     live.add(this);
   }
 
-  /** initdb and start a server; destroy() stops it and removes its files. */
-  static async start(): Promise<PostgresServer> {
+  /**
+   * initdb and start a server; destroy() stops it and removes its files. With `tls` the server presents that
+   * certificate and accepts TCP connections only over TLS (pg_hba `hostssl`); `ca` is then what clients trust.
+   */
+  static async start(
+    options: { tls?: { certPem: string; keyPem: string; caPem: string } } = {},
+  ): Promise<PostgresServer> {
     const server = new PostgresServer();
+    server.tls = options.tls;
     try {
       server.initdb();
+      if (options.tls) server.requireTls(options.tls);
       server.port = await freePort();
       await server.start();
       return server;
@@ -151,6 +159,20 @@ export class PostgresServer {
     if (result.status !== 0) throw new Error(`initdb failed (${result.status}): ${result.stderr || result.stdout}`);
   }
 
+  /** Writes the serving certificate and a pg_hba.conf that allows TCP logins over TLS only. */
+  private requireTls(tls: { certPem: string; keyPem: string }): void {
+    const files: [string, string][] = [
+      ['server.crt', tls.certPem],
+      ['server.key', tls.keyPem],
+      ['pg_hba.conf', 'local all all trust\nhostssl all all 127.0.0.1/32 scram-sha-256\n'],
+    ];
+    for (const [name, content] of files) {
+      const file = join(this.dataDir, name);
+      writeFileSync(file, content, { mode: 0o600 });
+      if (this.as) chownSync(file, this.as.uid, this.as.gid);
+    }
+  }
+
   /** Starts the server (again, after stop(): same data directory and port) and waits until it accepts logins. */
   async start(): Promise<void> {
     if (this.process?.running) return;
@@ -172,6 +194,7 @@ export class PostgresServer {
       'max_connections=200',
       '-c',
       'shared_buffers=32MB',
+      ...(this.tls ? ['-c', 'ssl=on'] : []),
     ]);
     // ManagedProcess adds its own setpriv --pdeathsig; the inner one (after the user change) is what counts.
     this.process = new ManagedProcess(`postgres:${this.port}`, cmd, args, logFile);
@@ -209,7 +232,14 @@ export class PostgresServer {
 
   /** A client for `database` as the superuser (not connected). */
   client(database = 'postgres'): pg.Client {
-    return new pg.Client({ host: this.host, port: this.port, user: this.superuser, password: this.password, database });
+    return new pg.Client({
+      host: this.host,
+      port: this.port,
+      user: this.superuser,
+      password: this.password,
+      database,
+      ...(this.tls ? { ssl: { ca: this.tls.caPem } } : {}),
+    });
   }
 
   /** A new database owned by a new role with a password, for one test (or one store). */
