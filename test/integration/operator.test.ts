@@ -344,11 +344,11 @@ describe('every output type', () => {
         scan.metadata!.uid,
       ]);
       assert.deepEqual(rows.rows, [{ scan_name: scan.metadata!.name }]);
-      const results = await client.query(
+      const results = await client.query<{ n: number }>(
         'SELECT count(*)::int AS n FROM compliance.reports_results WHERE scan_uid = $1',
         [scan.metadata!.uid],
       );
-      assert.ok(results.rows[0].n > 0);
+      assert.ok((results.rows[0]?.n ?? 0) > 0);
     } finally {
       await client.end();
     }
@@ -356,7 +356,9 @@ describe('every output type', () => {
     const deliveries = received.filter((r) => r.headers['x-argus-scan-uid'] === scan.metadata!.uid);
     assert.equal(deliveries.length, 1);
     const { headers, body } = deliveries[0]!;
-    const expected = createHmac('sha256', hmacKey).update(`${headers['x-argus-timestamp']}.${body}`).digest('hex');
+    const expected = createHmac('sha256', hmacKey)
+      .update(`${String(headers['x-argus-timestamp'])}.${body}`)
+      .digest('hex');
     assert.equal(headers['x-argus-signature'], `sha256=${expected}`);
     assert.equal((JSON.parse(body) as { providers: unknown[] }).providers.length, 1);
     // The reports API (here the report CRDs of the target): reports of the output's source.
