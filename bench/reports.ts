@@ -5,6 +5,7 @@
 // MATCHES reports at two totals, watch fan-out, kube-apiserver RSS growth and bytes on disk.
 import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
+import { DatabaseSync } from 'node:sqlite';
 import { join } from 'node:path';
 import { Resources, type KubeObject, type ResourceType } from '../src/kube/resources.ts';
 import { reportCrds } from '../src/api/reports/index.ts';
@@ -137,6 +138,8 @@ interface VariantResult {
   /** The store's size after the reports. */
   diskTotal: number;
   diskDetail: string;
+  /** The largest tables of the SQL store with their indexes (SQLite dbstat, PostgreSQL relation sizes). */
+  tables: Record<string, number>;
   etcdBefore: number;
   etcdAfter: number;
 }
@@ -194,6 +197,17 @@ async function run(ctx: BenchContext): Promise<Report> {
           etcdAfterBytes: r.etcdAfter,
         },
       },
+      ...(Object.keys(r.tables).length
+        ? [
+            {
+              label: 'store by table (with indexes)',
+              text: Object.entries(r.tables)
+                .map(([t, b]) => `${t} ${mib(b)}`)
+                .join(', '),
+              values: r.tables,
+            },
+          ]
+        : []),
     ];
     return { title: variantLabel[r.variant], rows };
   });
@@ -202,6 +216,8 @@ async function run(ctx: BenchContext): Promise<Report> {
       `about 100,000; ARGUS_BENCH_REPORTS_TOTAL sets it); p99 of ${LIST_REPEATS} runs is the slowest run`,
     `kubernetes ${kubernetesVersion()}, etcd ${etcdVersion()} (data dir on tmpfs); one fresh control plane per variant; ` +
       'the control plane, the reports server, PostgreSQL and this client share the machine',
+    'every variant lists with the same client (fetch: Accept-Encoding gzip, deflate): kube-apiserver gzips ' +
+      'the CRD list, the reports server sends its stored DEFLATE bytes as gzip, passed through by the aggregator',
   );
   return { sections, notes };
 }
@@ -404,6 +420,35 @@ async function runVariant(ctx: BenchContext, variant: Variant): Promise<VariantR
       diskDetail = `pg_database_size ${mib(storeBefore)} -> ${mib(diskTotal)}, PostgreSQL's WAL not counted; etcd data dir ${mib(etcdBefore)} -> ${mib(etcdAfter)}`;
     }
     const disk = diskTotal - storeBefore;
+    const tables: Record<string, number> = {};
+    if (variant === 'sqlite') {
+      const db = new DatabaseSync(join(dir, 'reports.db'), { readOnly: true });
+      try {
+        const owners = new Map<string, string>();
+        for (const r of db.prepare("SELECT name, tbl_name FROM sqlite_schema WHERE type IN ('table', 'index')").all())
+          owners.set(String(r.name), String(r.tbl_name));
+        for (const r of db.prepare('SELECT name, SUM(pgsize) AS size FROM dbstat GROUP BY name').all()) {
+          const table = owners.get(String(r.name)) ?? String(r.name);
+          tables[table] = (tables[table] ?? 0) + Number(r.size);
+        }
+      } finally {
+        db.close();
+      }
+    } else if (variant === 'postgres') {
+      const sql = pg!.client(database);
+      await sql.connect();
+      try {
+        const r = await sql.query<{ name: string; size: string }>(
+          `SELECT c.relname AS name, pg_total_relation_size(c.oid) AS size FROM pg_class c
+           JOIN pg_namespace n ON n.oid = c.relnamespace WHERE n.nspname = 'public' AND c.relkind = 'r'`,
+        );
+        for (const row of r.rows) tables[row.name] = Number(row.size);
+      } finally {
+        await sql.end();
+      }
+    }
+    for (const [t, b] of Object.entries(tables)) if (b < 1024 * 1024) delete tables[t];
+    const sorted = Object.fromEntries(Object.entries(tables).sort(([, a], [, b]) => b - a));
     return {
       variant,
       createPerSecond: LIST_SIZE / createSeconds,
@@ -418,6 +463,7 @@ async function runVariant(ctx: BenchContext, variant: Variant): Promise<VariantR
       rssAfter,
       disk,
       diskDetail,
+      tables: sorted,
       diskTotal,
       etcdBefore,
       etcdAfter,

@@ -6,6 +6,7 @@
 import { isDeepStrictEqual } from 'node:util';
 import type { IncomingMessage, OutgoingHttpHeaders, ServerResponse } from 'node:http';
 import { pruneUnknownFields } from '../../api/crd.ts';
+import { GzipAssembler, decodeStoredBytes, storedLength } from '../storage/codec.ts';
 import { StorageError } from '../storage/errors.ts';
 import type { DeleteOptions, KubeObject, ListOptions, ReportStorage } from '../storage/types.ts';
 import { bodyFormat, contentTypeOf, negotiate, type Representation } from './negotiation.ts';
@@ -192,6 +193,15 @@ export class ResourceHandlers {
   private async list({ req, res, query, route, served }: Request): Promise<void> {
     const representation = negotiate(req.headers.accept, ['object', 'table', 'partial']);
     const includeObject = parseIncludeObject(query.get('includeObject') ?? undefined);
+    if (representation.kind === 'object') {
+      // The stored JSON texts as they are: never parsed, streamed, gzip-encoded from the stored bytes.
+      const stored = await this.storage.listStored(route.type, this.listOptions(query, route));
+      const metadata: { resourceVersion: string; continue?: string } = { resourceVersion: stored.resourceVersion };
+      if (stored.continue) metadata.continue = stored.continue;
+      const head = JSON.stringify({ apiVersion: apiVersionOf(route.type), kind: served.listKind, metadata });
+      await streamList(req, res, head.slice(0, -1) + ',"items":[', stored.items, ']}');
+      return;
+    }
     const result = await this.storage.list(route.type, this.listOptions(query, route));
     const metadata: { resourceVersion: string; continue?: string } = { resourceVersion: result.resourceVersion };
     if (result.continue) metadata.continue = result.continue;
@@ -544,6 +554,88 @@ export class ResourceHandlers {
       items: results.map((r) => r.object),
     });
   }
+}
+
+/** Responses from this size on are gzip-encoded for clients that accept it (kube-apiserver's threshold). */
+export const GZIP_MIN_BYTES = 128 * 1024;
+/** Bytes collected before each write of a streamed list. */
+const CHUNK_BYTES = 256 * 1024;
+
+/** Whether an Accept-Encoding header accepts gzip (a `gzip` or `*` coding without q=0). */
+export function acceptsGzip(header: string | string[] | undefined): boolean {
+  const value = Array.isArray(header) ? header.join(',') : (header ?? '');
+  for (const part of value.split(',')) {
+    const [coding, ...params] = part.split(';').map((p) => p.trim().toLowerCase());
+    if (coding !== 'gzip' && coding !== '*') continue;
+    const q = params.find((p) => p.startsWith('q='));
+    if (!q || Number(q.slice(2)) > 0) return true;
+  }
+  return false;
+}
+
+/**
+ * Streams `head` + the stored objects joined by commas + `tail` as a 200 JSON answer, in chunks that wait for
+ * the socket to drain. Large answers to clients that accept gzip are one gzip member assembled from the stored
+ * DEFLATE bytes (nothing is compressed but the commas, head and tail); otherwise each object is inflated.
+ */
+export async function streamList(
+  req: IncomingMessage,
+  res: ServerResponse,
+  head: string,
+  items: readonly Uint8Array[],
+  tail: string,
+): Promise<void> {
+  let total = Buffer.byteLength(head) + Buffer.byteLength(tail) + Math.max(0, items.length - 1);
+  for (const item of items) total += storedLength(item);
+  const gzip = total >= GZIP_MIN_BYTES && acceptsGzip(req.headers['accept-encoding']);
+  const headers: OutgoingHttpHeaders = { 'content-type': 'application/json', 'cache-control': 'no-cache, private' };
+  if (gzip) {
+    headers['content-encoding'] = 'gzip';
+    headers.vary = 'Accept-Encoding';
+  } else headers['content-length'] = total;
+  res.writeHead(200, headers);
+  const assembler = gzip ? new GzipAssembler() : undefined;
+  let pending: Buffer[] = [];
+  let size = 0;
+  const push = (chunks: Buffer[]): void => {
+    for (const c of chunks) {
+      pending.push(c);
+      size += c.length;
+    }
+  };
+  let gone = false;
+  const flush = async (): Promise<void> => {
+    if (!pending.length) return;
+    const data = pending.length === 1 ? pending[0]! : Buffer.concat(pending, size);
+    pending = [];
+    size = 0;
+    if (res.destroyed) {
+      gone = true; // the client went away: nothing more to send
+      return;
+    }
+    if (!res.write(data)) {
+      await new Promise<void>((resolve) => {
+        const done = (): void => {
+          res.off('drain', done);
+          res.off('close', done);
+          resolve();
+        };
+        res.on('drain', done);
+        res.on('close', done);
+      });
+    }
+  };
+  const comma = Buffer.from(',');
+  push(assembler ? assembler.text(head) : [Buffer.from(head)]);
+  for (let i = 0; i < items.length; i++) {
+    if (i > 0) push(assembler ? assembler.text(',') : [comma]);
+    push(assembler ? assembler.stored(items[i]!) : [decodeStoredBytes(items[i]!)]);
+    if (size >= CHUNK_BYTES) await flush();
+    if (gone) return;
+  }
+  push(assembler ? [...assembler.text(tail), assembler.end()] : [Buffer.from(tail)]);
+  await flush();
+  res.end();
 }
 
 /** An object as a watch event carries it in the negotiated representation. */

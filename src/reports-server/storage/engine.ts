@@ -5,6 +5,7 @@
 import { randomUUID } from 'node:crypto';
 import type { KubeObject, ObjectMeta } from '../../api/meta.ts';
 import { logger, errorMessage } from '../../util/log.ts';
+import { encodeStored, parseStored, type Stored } from './codec.ts';
 import type { Driver, Row, Tx } from './driver.ts';
 import {
   StorageError,
@@ -18,6 +19,7 @@ import {
   tooOldResourceVersion,
 } from './errors.ts';
 import { fieldValue, matches, resolveSelectors, type Selectors } from './selectors.ts';
+import { chunkBytes, insertPacked, internStrings, internedTexts, packResults } from './results.ts';
 import { buildListQuery, migrations, type Dialect } from './sql.ts';
 import type {
   DeleteOptions,
@@ -30,6 +32,7 @@ import type {
   ResultQueryRow,
   ResultSummaryRow,
   SelectorOptions,
+  StoredListResult,
   StorageOptions,
   Watch,
   WatchEvent,
@@ -70,6 +73,8 @@ export async function migrate(driver: Driver): Promise<number[]> {
     for (const m of migrations) {
       if (done.has(m.version)) continue;
       for (const statement of m.statements(driver.dialect)) await tx.query(statement);
+      await m.transform?.(tx, driver.dialect);
+      for (const statement of m.after?.(driver.dialect) ?? []) await tx.query(statement);
       await tx.query('INSERT INTO schema_migrations (version, name, applied_at) VALUES (?, ?, ?)', [
         m.version,
         m.name,
@@ -140,16 +145,16 @@ interface ChangeRow {
   rv: number;
   typeId: number;
   event: 'ADDED' | 'MODIFIED' | 'DELETED';
-  object: string;
-  prev: string | null;
+  object: Stored;
+  prev: Stored | null;
 }
 
 const toChange = (r: Row): ChangeRow => ({
   rv: Number(r.rv),
   typeId: Number(r.type_id),
   event: r.event as ChangeRow['event'],
-  object: r.object as string,
-  prev: (r.prev_object as string | null) ?? null,
+  object: r.data as Stored,
+  prev: (r.prev_data as Stored | null) ?? null,
 });
 
 // --- The store -------------------------------------------------------------------------------------------------
@@ -161,6 +166,8 @@ export class Engine implements ReportStorage {
   private readonly options: typeof defaults;
   private readonly typeIds = new Map<ResourceType, number>();
   private readonly feed: Feed;
+  /** Committed ids of interned strings (results.ts). */
+  private readonly strings = new Map<string, number>();
   private compactTimer: NodeJS.Timeout | undefined;
   private closed = false;
 
@@ -235,17 +242,22 @@ export class Engine implements ReportStorage {
   async get(type: ResourceType, namespace: string, name: string): Promise<KubeObject> {
     const typeId = this.typeId(type);
     const rows = await this.driver.read((tx) =>
-      tx.query('SELECT object FROM objects WHERE type_id = ? AND namespace = ? AND name = ?', [
+      tx.query('SELECT data FROM objects WHERE type_id = ? AND namespace = ? AND name = ?', [
         typeId,
         this.namespaceOf(type, namespace),
         name,
       ]),
     );
     if (!rows[0]) throw notFound(type.group, type.resource, name);
-    return JSON.parse(rows[0].object as string) as KubeObject;
+    return parseStored<KubeObject>(rows[0].data as Stored);
   }
 
   async list(type: ResourceType, options: ListOptions = {}): Promise<ListResult> {
+    const { items, ...rest } = await this.listStored(type, options);
+    return { ...rest, items: items.map((i) => parseStored<KubeObject>(i)) };
+  }
+
+  async listStored(type: ResourceType, options: ListOptions = {}): Promise<StoredListResult> {
     const typeId = this.typeId(type);
     const selectors = resolveSelectors(type, options.labelSelector, options.fieldSelector);
     const namespace = type.namespaced ? options.namespace || undefined : undefined;
@@ -285,9 +297,8 @@ export class Engine implements ReportStorage {
         rv = snapshot;
         rows = await this.querySnapshot(tx, type, typeId, namespace, after, snapshot, selectors, limit);
       }
-      const result: ListResult = { items: [], resourceVersion: String(rv) };
       const page = limit !== undefined && rows.length > limit ? rows.slice(0, limit) : rows;
-      result.items = page.map((r) => r.object ?? (JSON.parse(r.json!) as KubeObject));
+      const result: StoredListResult = { items: page.map((r) => r.stored), resourceVersion: String(rv) };
       if (page.length < rows.length) {
         const last = page[page.length - 1]!;
         result.continue = encodeContinue({ rv, namespace: last.namespace, name: last.name });
@@ -316,7 +327,7 @@ export class Engine implements ReportStorage {
       ...(limit !== undefined ? { limit: limit + 1 } : {}),
     });
     const rows = await tx.query(q.sql, q.params);
-    return rows.map((r) => ({ namespace: r.namespace as string, name: r.name as string, json: r.object as string }));
+    return rows.map((r) => ({ namespace: r.namespace as string, name: r.name as string, stored: r.data as Stored }));
   }
 
   /**
@@ -336,7 +347,7 @@ export class Engine implements ReportStorage {
   ): Promise<ListedRow[]> {
     const unchanged = await this.queryCurrent(tx, typeId, namespace, after, snapshot, selectors, limit);
     const params: unknown[] = [typeId, snapshot];
-    let sql = 'SELECT rv, namespace, name, prev_object FROM changes WHERE type_id = ? AND rv > ?';
+    let sql = 'SELECT rv, namespace, name, prev_data FROM changes WHERE type_id = ? AND rv > ?';
     if (namespace !== undefined) {
       sql += ' AND namespace = ?';
       params.push(namespace);
@@ -352,10 +363,10 @@ export class Engine implements ReportStorage {
       const key = `${r.namespace as string}\0${r.name as string}`;
       if (key === lastKey) continue; // only the first change after the snapshot tells the state at it
       lastKey = key;
-      if (r.prev_object === null || r.prev_object === undefined) continue; // created after the snapshot
-      const object = JSON.parse(r.prev_object as string) as KubeObject;
-      if (!matches(type, selectors, object)) continue;
-      changed.push({ namespace: r.namespace as string, name: r.name as string, object });
+      if (r.prev_data === null || r.prev_data === undefined) continue; // created after the snapshot
+      const stored = r.prev_data as Stored;
+      if (!matches(type, selectors, parseStored<KubeObject>(stored))) continue;
+      changed.push({ namespace: r.namespace as string, name: r.name as string, stored });
     }
     const merged: ListedRow[] = [];
     let i = 0;
@@ -387,18 +398,18 @@ export class Engine implements ReportStorage {
           if (exists) throw alreadyExists(type.group, type.resource, name);
           return object;
         }
-        return await this.driver.write(async (tx) => {
+        return await this.write(async (tx, fresh) => {
           if (await findObject(tx, typeId, namespace, name)) throw alreadyExists(type.group, type.resource, name);
           const rv = await nextRv(tx);
           object.metadata.resourceVersion = String(rv);
-          const json = JSON.stringify(object);
+          const stored = encodeStored(JSON.stringify(object));
           const inserted = await tx.query(
-            'INSERT INTO objects (type_id, namespace, name, uid, rv, object) VALUES (?, ?, ?, ?, ?, ?) RETURNING id',
-            [typeId, namespace, name, object.metadata.uid, rv, json],
+            'INSERT INTO objects (type_id, namespace, name, uid, rv, data) VALUES (?, ?, ?, ?, ?, ?) RETURNING id',
+            [typeId, namespace, name, object.metadata.uid, rv, stored],
           );
           const id = Number(inserted[0]!.id);
-          await this.writeIndexes(tx, type, typeId, id, object, undefined);
-          await this.logChange(tx, rv, typeId, namespace, name, 'ADDED', json, null);
+          await this.writeIndexes(tx, fresh, type, typeId, id, object, undefined);
+          await this.logChange(tx, rv, typeId, namespace, name, 'ADDED', null, null);
           return object;
         });
       } catch (err) {
@@ -418,10 +429,10 @@ export class Engine implements ReportStorage {
       throw invalid(type.kind, type.group, '', [
         { field: 'metadata.name', message: 'Required value: name is required' },
       ]);
-    const run = async (tx: Tx, write: boolean): Promise<KubeObject> => {
+    const run = async (tx: Tx, write: boolean, fresh = new Map<string, number>()): Promise<KubeObject> => {
       const row = await findObject(tx, typeId, namespace, name);
       if (!row) throw notFound(type.group, type.resource, name);
-      const current = JSON.parse(row.object) as KubeObject;
+      const current = parseStored<KubeObject>(row.data);
       const next = this.prepareUpdate(type, input, current);
       if (
         canonical({ ...next, metadata: { ...next.metadata, resourceVersion: undefined } }) ===
@@ -433,20 +444,21 @@ export class Engine implements ReportStorage {
       if (!write) return next;
       const rv = await nextRv(tx);
       next.metadata.resourceVersion = String(rv);
-      const json = JSON.stringify(next);
+      const stored = encodeStored(JSON.stringify(next));
+      await keepLoggedObject(tx, row);
       if (deleting) {
         await tx.query('DELETE FROM objects WHERE id = ?', [row.id]);
-        await this.logChange(tx, rv, typeId, namespace, name, 'DELETED', json, row.object);
+        await this.logChange(tx, rv, typeId, namespace, name, 'DELETED', stored, row.data);
       } else {
-        await tx.query('UPDATE objects SET rv = ?, object = ? WHERE id = ?', [rv, json, row.id]);
-        await this.writeIndexes(tx, type, typeId, row.id, next, current);
-        await this.logChange(tx, rv, typeId, namespace, name, 'MODIFIED', json, row.object);
+        await tx.query('UPDATE objects SET rv = ?, data = ? WHERE id = ?', [rv, stored, row.id]);
+        await this.writeIndexes(tx, fresh, type, typeId, row.id, next, current);
+        await this.logChange(tx, rv, typeId, namespace, name, 'MODIFIED', null, row.data);
       }
       return next;
     };
     if (options.dryRun) return this.driver.read((tx) => run(tx, false));
     try {
-      return await this.driver.write((tx) => run(tx, true));
+      return await this.write((tx, fresh) => run(tx, true, fresh));
     } finally {
       this.feed.wake();
     }
@@ -463,7 +475,7 @@ export class Engine implements ReportStorage {
     const run = async (tx: Tx, write: boolean): Promise<DeleteResult> => {
       const row = await findObject(tx, typeId, ns, name);
       if (!row) throw notFound(type.group, type.resource, name);
-      const current = JSON.parse(row.object) as KubeObject;
+      const current = parseStored<KubeObject>(row.data);
       const pre = options.preconditions;
       if (pre?.uid && pre.uid !== current.metadata.uid) {
         throw conflict(
@@ -500,18 +512,19 @@ export class Engine implements ReportStorage {
         if (!write) return { object: next, deleted: false };
         const rv = await nextRv(tx);
         next.metadata.resourceVersion = String(rv);
-        const json = JSON.stringify(next);
-        await tx.query('UPDATE objects SET rv = ?, object = ? WHERE id = ?', [rv, json, row.id]);
-        await this.logChange(tx, rv, typeId, ns, name, 'MODIFIED', json, row.object);
+        const stored = encodeStored(JSON.stringify(next));
+        await keepLoggedObject(tx, row);
+        await tx.query('UPDATE objects SET rv = ?, data = ? WHERE id = ?', [rv, stored, row.id]);
+        await this.logChange(tx, rv, typeId, ns, name, 'MODIFIED', null, row.data);
         return { object: next, deleted: false };
       }
       if (!write) return { object: current, deleted: true };
       const rv = await nextRv(tx);
       const gone = structuredClone(current);
       gone.metadata.resourceVersion = String(rv);
-      const json = JSON.stringify(gone);
+      await keepLoggedObject(tx, row);
       await tx.query('DELETE FROM objects WHERE id = ?', [row.id]);
-      await this.logChange(tx, rv, typeId, ns, name, 'DELETED', json, row.object);
+      await this.logChange(tx, rv, typeId, ns, name, 'DELETED', encodeStored(JSON.stringify(gone)), row.data);
       return { object: gone, deleted: true };
     };
     if (options.dryRun) return this.driver.read((tx) => run(tx, false));
@@ -632,6 +645,7 @@ export class Engine implements ReportStorage {
   /** Rewrites the label, field and result rows of an object that changed (only the parts that changed). */
   private async writeIndexes(
     tx: Tx,
+    fresh: Map<string, number>,
     type: ResourceType,
     typeId: number,
     id: number,
@@ -666,55 +680,22 @@ export class Engine implements ReportStorage {
     }
     if (type.resultRows && (!previous || specPart(object) !== specPart(previous))) {
       if (previous) await tx.query('DELETE FROM results WHERE object_id = ?', [id]);
-      const bool = (b: boolean | null): unknown =>
-        b === null ? null : this.driver.dialect === 'sqlite' ? (b ? 1 : 0) : b;
-      await insertRows(
-        tx,
-        'results',
-        [
-          'object_id',
-          'idx',
-          'resource_idx',
-          'policy',
-          'rule',
-          'category',
-          'severity',
-          'result',
-          'source',
-          'scored',
-          'message',
-          'found_at',
-          'resource_api_version',
-          'resource_kind',
-          'resource_namespace',
-          'resource_name',
-          'resource_uid',
-          'resource',
-        ],
-        type
-          .resultRows(object)
-          .map((r) => [
-            id,
-            r.index,
-            r.resourceIndex,
-            r.policy,
-            r.rule,
-            r.category,
-            r.severity,
-            r.result,
-            r.source,
-            bool(r.scored),
-            r.message,
-            r.timestamp,
-            r.resourceApiVersion,
-            r.resourceKind,
-            r.resourceNamespace,
-            r.resourceName,
-            r.resourceUid,
-            r.resource,
-          ]),
-      );
+      const rows = type.resultRows(object);
+      if (rows.length) {
+        const ids = await internStrings(tx, internedTexts(rows), this.strings, fresh);
+        const dialect = this.driver.dialect;
+        await insertPacked(tx, dialect, 'results', id, packResults(rows, ids, chunkBytes(dialect)));
+      }
     }
+  }
+
+  /** A write transaction whose newly interned strings join the cache once it has committed. */
+  private async write<T>(fn: (tx: Tx, fresh: Map<string, number>) => Promise<T>): Promise<T> {
+    const fresh = new Map<string, number>();
+    const result = await this.driver.write((tx) => fn(tx, fresh));
+    if (this.strings.size > 100_000) this.strings.clear();
+    for (const [k, v] of fresh) this.strings.set(k, v);
+    return result;
   }
 
   private async logChange(
@@ -724,11 +705,12 @@ export class Engine implements ReportStorage {
     namespace: string,
     name: string,
     event: ChangeRow['event'],
-    object: string,
-    prev: string | null,
+    /** The object after the write; null when it is the objects row written with this rv (see changeColumns). */
+    object: Stored | null,
+    prev: Stored | null,
   ): Promise<void> {
     await tx.query(
-      'INSERT INTO changes (rv, type_id, namespace, name, event, object, prev_object, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)',
+      'INSERT INTO changes (rv, type_id, namespace, name, event, data, prev_data, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)',
       [rv, typeId, namespace, name, event, object, prev, Date.now()],
     );
   }
@@ -778,7 +760,7 @@ export class Engine implements ReportStorage {
         if (from < compacted) throw tooOldResourceVersion(from, compacted);
         if (from >= passed) return [];
         return tx.query(
-          'SELECT rv, type_id, event, object, prev_object FROM changes WHERE type_id = ? AND rv > ? AND rv <= ? ORDER BY rv',
+          `SELECT ${changeColumns} FROM changes c WHERE c.type_id = ? AND c.rv > ? AND c.rv <= ? ORDER BY c.rv`,
           [typeId, from, passed],
         );
       });
@@ -899,8 +881,7 @@ export class Engine implements ReportStorage {
 interface ListedRow {
   namespace: string;
   name: string;
-  json?: string;
-  object?: KubeObject;
+  stored: Stored;
 }
 
 function stripUndefined<T extends object>(o: T): Partial<T> {
@@ -923,20 +904,35 @@ async function nextRv(tx: Tx): Promise<number> {
   return Number(rows[0]!.rv);
 }
 
-async function findObject(
-  tx: Tx,
-  typeId: number,
-  namespace: string,
-  name: string,
-): Promise<{ id: number; object: string } | undefined> {
-  const rows = await tx.query('SELECT id, object FROM objects WHERE type_id = ? AND namespace = ? AND name = ?', [
+async function findObject(tx: Tx, typeId: number, namespace: string, name: string): Promise<StoredRow | undefined> {
+  const rows = await tx.query('SELECT id, rv, data FROM objects WHERE type_id = ? AND namespace = ? AND name = ?', [
     typeId,
     namespace,
     name,
   ]);
   const row = rows[0];
-  return row ? { id: Number(row.id), object: row.object as string } : undefined;
+  return row ? { id: Number(row.id), rv: Number(row.rv), data: row.data as Stored } : undefined;
 }
+
+interface StoredRow {
+  id: number;
+  rv: number;
+  data: Stored;
+}
+
+/**
+ * The change log does not copy what the objects table holds: a change row whose object is still the current
+ * one (same rv) has `data` NULL and reads it from there. Before the objects row changes, its bytes move into
+ * that change row (if it is still in the log).
+ */
+async function keepLoggedObject(tx: Tx, row: StoredRow): Promise<void> {
+  await tx.query('UPDATE changes SET data = ? WHERE rv = ? AND data IS NULL', [row.data, row.rv]);
+}
+
+/** The change-log columns the feed and watches read, the object taken from the objects row when not copied. */
+const changeColumns =
+  'c.rv, c.type_id, c.event, c.prev_data, COALESCE(c.data, (SELECT o.data FROM objects o WHERE o.type_id = c.type_id ' +
+  'AND o.namespace = c.namespace AND o.name = c.name AND o.rv = c.rv)) AS data';
 
 /** Multi-row INSERTs of at most 100 rows each. */
 async function insertRows(tx: Tx, table: string, columns: string[], rows: unknown[][]): Promise<void> {
@@ -1037,10 +1033,10 @@ class Feed {
         compacted: await compactedRv(tx),
         current: await currentRv(tx),
         rows: (
-          await tx.query(
-            'SELECT rv, type_id, event, object, prev_object FROM changes WHERE rv > ? ORDER BY rv LIMIT ?',
-            [from, feedBatch],
-          )
+          await tx.query(`SELECT ${changeColumns} FROM changes c WHERE c.rv > ? ORDER BY c.rv LIMIT ?`, [
+            from,
+            feedBatch,
+          ])
         ).map(toChange),
       }));
     } catch (err) {
@@ -1074,8 +1070,8 @@ class Feed {
       for (const s of this.streams) {
         if (s.typeId !== row.typeId) continue;
         parsed ??= {
-          object: JSON.parse(row.object) as KubeObject,
-          prev: row.prev ? (JSON.parse(row.prev) as KubeObject) : undefined,
+          object: parseStored<KubeObject>(row.object),
+          prev: row.prev ? parseStored<KubeObject>(row.prev) : undefined,
         };
         s.deliver(row.rv, row.event, parsed.object, parsed.prev);
       }
@@ -1138,8 +1134,8 @@ class WatchStream implements Watch {
       this.deliverNow(
         r.rv,
         r.event,
-        JSON.parse(r.object) as KubeObject,
-        r.prev ? (JSON.parse(r.prev) as KubeObject) : undefined,
+        parseStored<KubeObject>(r.object),
+        r.prev ? parseStored<KubeObject>(r.prev) : undefined,
       );
     }
     this.pos = Math.max(this.pos, passed);

@@ -1,6 +1,8 @@
 // The SQL of the reports store, for both dialects: the versioned schema migrations and the list query, which
 // executes label and field selectors on indexes. Placeholders are `?` in both; the PostgreSQL driver numbers
 // them. Everything here is pure (unit-tested without a database).
+import type { Tx } from './driver.ts';
+import { transformToV2 } from './results.ts';
 import type { FieldRequirement, LabelRequirement } from './types.ts';
 
 export type Dialect = 'sqlite' | 'postgres';
@@ -9,20 +11,26 @@ export interface Migration {
   version: number;
   name: string;
   statements: (dialect: Dialect) => string[];
+  /** Rewrites existing rows (in JavaScript: compression, packing) after `statements`, before `after`. */
+  transform?: (tx: Tx, dialect: Dialect) => Promise<void>;
+  /** Statements that run after `transform` (dropping what it replaced). */
+  after?: (dialect: Dialect) => string[];
 }
 
 /**
- * Tables:
+ * Tables (after migration 2):
  *   schema_migrations(version, name, applied_at)      which migrations ran
  *   meta(key, value)                                  `cluster`: the cluster name for the views
  *   state(id = 1, rv)                                 the one resourceVersion counter
  *   compaction(id = 1, compacted_rv)                  change-log rows up to here are gone
  *   resource_types(id, api_group, resource, kind)     one row per served type
- *   objects(id, type_id, namespace, name, uid, rv, object)        the current objects (JSON text)
+ *   objects(id, type_id, namespace, name, uid, rv, data)          the current objects (codec.ts: compressed JSON)
  *   labels(object_id, type_id, namespace, name, key, value)       one row per label, for selectors
  *   fields(object_id, type_id, namespace, name, field, value)     one row per non-empty selectable field
- *   results(object_id, idx, resource_idx, policy, ...)            one row per report result and resource
- *   changes(rv, type_id, namespace, name, event, object, prev_object, created_at)   the change log
+ *   strings(id, value)                                            policy, rule, ... texts of results, interned
+ *   results(object_id, chunk, data)                               a report's results, packed (results.ts)
+ *   changes(rv, type_id, namespace, name, event, created_at, data, prev_data)   the change log (compressed;
+ *                                                      data NULL: the objects row with this rv, engine.ts)
  * Views: report_results (docs/reports-sql.md).
  */
 export const migrations: Migration[] = [
@@ -79,7 +87,111 @@ export const migrations: Migration[] = [
       ];
     },
   },
+  {
+    version: 2,
+    name: 'compressed objects and change log, packed results with interned strings',
+    statements: (d) => {
+      const blob = d === 'postgres' ? 'BYTEA' : 'BLOB';
+      const text = d === 'postgres' ? 'TEXT COLLATE "C"' : 'TEXT';
+      const id = d === 'postgres' ? 'BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY' : 'INTEGER PRIMARY KEY';
+      return [
+        'DROP VIEW report_results',
+        `ALTER TABLE objects ADD COLUMN data ${blob}`,
+        `ALTER TABLE changes ADD COLUMN data ${blob}`,
+        `ALTER TABLE changes ADD COLUMN prev_data ${blob}`,
+        `CREATE TABLE strings (id ${id}, value ${text} NOT NULL UNIQUE)`,
+        `CREATE TABLE packed_results (object_id ${d === 'postgres' ? 'BIGINT' : 'INTEGER'} NOT NULL
+           REFERENCES objects (id) ON DELETE CASCADE, chunk INTEGER NOT NULL,
+           data ${d === 'postgres' ? 'JSON' : 'TEXT'} NOT NULL, PRIMARY KEY (object_id, chunk))${d === 'sqlite' ? ' WITHOUT ROWID' : ''}`,
+      ];
+    },
+    transform: (tx, d) => transformToV2(tx, d),
+    after: (d) => [
+      'ALTER TABLE objects DROP COLUMN object',
+      'ALTER TABLE changes DROP COLUMN object',
+      'ALTER TABLE changes DROP COLUMN prev_object',
+      ...(d === 'postgres' ? ['ALTER TABLE objects ALTER COLUMN data SET NOT NULL'] : []),
+      'DROP TABLE results',
+      'ALTER TABLE packed_results RENAME TO results',
+      ...(d === 'sqlite' ? withoutRowid() : []),
+      reportResultsView(d),
+    ],
+  },
 ];
+
+/** SQLite: the label and field tables keyed by their primary key alone (no rowid and no second index for it). */
+function withoutRowid(): string[] {
+  return (['labels', 'fields'] as const).flatMap((table) => {
+    const column = table === 'labels' ? 'key' : 'field';
+    return [
+      `CREATE TABLE ${table}_v2 (object_id INTEGER NOT NULL REFERENCES objects (id) ON DELETE CASCADE,
+         type_id INTEGER NOT NULL, namespace TEXT NOT NULL, name TEXT NOT NULL, ${column} TEXT NOT NULL,
+         value TEXT NOT NULL, PRIMARY KEY (object_id, ${column})) WITHOUT ROWID`,
+      `INSERT INTO ${table}_v2 (object_id, type_id, namespace, name, ${column}, value)
+         SELECT object_id, type_id, namespace, name, ${column}, value FROM ${table}`,
+      `DROP TABLE ${table}`,
+      `ALTER TABLE ${table}_v2 RENAME TO ${table}`,
+      `CREATE INDEX ${table}_by_value ON ${table} (type_id, ${column}, value, namespace, name)`,
+    ];
+  });
+}
+
+/**
+ * The `report_results` view over the packed results (results.ts): one row per entry of `data.r`, its string
+ * ids resolved through `strings`, its resource from `data.res`, its time from milliseconds.
+ */
+function reportResultsView(d: Dialect): string {
+  const inner =
+    d === 'postgres'
+      ? {
+          from: "CROSS JOIN LATERAL json_array_elements(r.data -> 'r') e",
+          at: (i: number) => `(e ->> ${i})`,
+          int: (i: number) => `(e ->> ${i})::bigint`,
+          scored: '(e ->> 7)::boolean',
+          messageId: "CASE json_typeof(e -> 8) WHEN 'number' THEN (e ->> 8)::bigint END",
+          messageText: "CASE json_typeof(e -> 8) WHEN 'string' THEN e ->> 8 END",
+          placeholder: 'chr(1)',
+          foundAt: `to_char(timestamp 'epoch' + (e ->> 9)::bigint * interval '1 millisecond', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"')`,
+          res: (i: number) => `(r0.data -> 'res' -> (e ->> 10)::int ->> ${i})`,
+        }
+      : {
+          from: "JOIN json_each(r.data, '$.r') e",
+          at: (i: number) => `json_extract(e.value, '$[${i}]')`,
+          int: (i: number) => `json_extract(e.value, '$[${i}]')`,
+          scored: "json_extract(e.value, '$[7]')",
+          messageId: "CASE json_type(e.value, '$[8]') WHEN 'integer' THEN json_extract(e.value, '$[8]') END",
+          messageText: "CASE json_type(e.value, '$[8]') WHEN 'text' THEN json_extract(e.value, '$[8]') END",
+          placeholder: 'char(1)',
+          foundAt: "strftime('%Y-%m-%dT%H:%M:%fZ', json_extract(e.value, '$[9]') / 1000.0, 'unixepoch')",
+          res: (i: number) => `json_extract(r0.data, '$.res[' || json_extract(e.value, '$[10]') || '][${i}]')`,
+        };
+  const strings = ['policy', 'rule', 'category', 'severity', 'result', 'source'];
+  return `CREATE VIEW report_results AS
+    SELECT cluster, api_group, report_kind, namespace, report, result_index, policy, rule, category, severity,
+      result,
+      CASE WHEN resource_name IS NULL THEN NULL
+        ELSE COALESCE(resource_kind || '/', '') || COALESCE(resource_namespace || '/', '') || resource_name END
+        AS resource,
+      resource_api_version, resource_kind, resource_namespace, resource_name, resource_uid, source, scored,
+      COALESCE(message_text, replace(s_message.value, ${inner.placeholder}, resource_name)) AS message, found_at
+    FROM (
+      SELECT m.value AS cluster, t.api_group, t.kind AS report_kind, o.namespace, o.name AS report,
+        ${d === 'postgres' ? '(e ->> 0)::integer' : inner.at(0)} AS result_index,
+        ${strings.map((s) => `s_${s}.value AS ${s}`).join(', ')},
+        ${inner.scored} AS scored, ${inner.messageId} AS message_id, ${inner.messageText} AS message_text,
+        ${inner.foundAt} AS found_at,
+        ${inner.res(0)} AS resource_api_version, ${inner.res(1)} AS resource_kind,
+        ${inner.res(2)} AS resource_namespace, ${inner.res(3)} AS resource_name, ${inner.res(4)} AS resource_uid
+      FROM results r
+      JOIN objects o ON o.id = r.object_id
+      JOIN resource_types t ON t.id = o.type_id
+      ${inner.from}
+      JOIN results r0 ON r0.object_id = r.object_id AND r0.chunk = 0
+      ${strings.map((s, i) => `LEFT JOIN strings s_${s} ON s_${s}.id = ${inner.int(i + 1)}`).join('\n      ')}
+      LEFT JOIN meta m ON m.key = 'cluster'
+    ) x
+    LEFT JOIN strings s_message ON s_message.id = x.message_id`;
+}
 
 // --- List queries --------------------------------------------------------------------------------------------
 
@@ -163,7 +275,7 @@ const negative = (r: LabelRequirement): boolean =>
   r.operator === '!=' || r.operator === 'notin' || r.operator === '!exists';
 
 /**
- * SELECT namespace, name, rv, object of the objects that match, in (namespace, name) order. The driving
+ * SELECT namespace, name, rv, data of the objects that match, in (namespace, name) order. The driving
  * table (chooseDriver) is scanned on its (type, key, value, namespace, name) index, every other requirement
  * is an indexed EXISTS / NOT EXISTS probe per candidate row.
  */
@@ -228,7 +340,7 @@ export function buildListQuery(d: Dialect, q: ListQuery): Sql {
     params.push(f.field, ...(f.value === '' ? [] : [f.value]));
   }
   let sql =
-    `SELECT o.namespace, o.name, o.rv, o.object FROM ${from} WHERE ${where.join(' AND ')} ` +
+    `SELECT o.namespace, o.name, o.rv, o.data FROM ${from} WHERE ${where.join(' AND ')} ` +
     `ORDER BY ${keyAlias}.namespace, ${keyAlias}.name`;
   if (q.limit !== undefined) {
     sql += ' LIMIT ?';

@@ -131,6 +131,16 @@ export interface ListResult {
   continue?: string;
 }
 
+/**
+ * A list page with each object as the store keeps it (codec.ts: compressed JSON text with its length and
+ * CRC-32): what the HTTP layer streams without parsing, as JSON or as gzip.
+ */
+export interface StoredListResult {
+  items: Uint8Array[];
+  resourceVersion: string;
+  continue?: string;
+}
+
 export interface DeleteResult {
   /** The deleted object (with the deletion's resourceVersion), or the object now waiting for finalizers. */
   object: KubeObject;
@@ -264,6 +274,9 @@ export interface ReportStorage {
 
   /** Objects in (namespace, name) order, filtered in SQL, paginated over one consistent snapshot. */
   list(type: ResourceType, options?: ListOptions): Promise<ListResult>;
+
+  /** As list, with the items as stored (codec.ts), for serving them without parsing. */
+  listStored(type: ResourceType, options?: ListOptions): Promise<StoredListResult>;
 
   /**
    * Changes of one type in resourceVersion order, filtered by namespace and selectors. An object that stops

@@ -1,0 +1,182 @@
+// How the reports store keeps objects and results (ADR 0017): compressed JSON whose stored bytes concatenate
+// into one gzip member, packed result rows behind the report_results view, and the upgrade of a database
+// written before (migration 2).
+import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { DatabaseSync } from 'node:sqlite';
+import { test } from 'node:test';
+import { crc32, gunzipSync } from 'node:zlib';
+import { acceptsGzip } from '../../../src/reports-server/http/handlers.ts';
+import {
+  GzipAssembler,
+  crc32Combine,
+  decodeStored,
+  encodeStored,
+  storedLength,
+} from '../../../src/reports-server/storage/codec.ts';
+import { policyReports } from '../../../src/reports-server/storage/reports.ts';
+import { packResults } from '../../../src/reports-server/storage/results.ts';
+import { openSqliteStorage } from '../../../src/reports-server/storage/sqlite.ts';
+import { migrations } from '../../../src/reports-server/storage/sql.ts';
+import type { KubeObject, ResultRow } from '../../../src/reports-server/storage/types.ts';
+
+test('stored objects: compressed JSON that round-trips and concatenates into one valid gzip member', () => {
+  const a = Buffer.from('hello ');
+  const b = Buffer.from('wörld '.repeat(5000));
+  assert.equal(crc32Combine(crc32(a), crc32(b), b.length), crc32(Buffer.concat([a, b])));
+  const texts = Array.from({ length: 300 }, (_, i) => JSON.stringify({ i, s: 'x'.repeat(i % 70), u: 'ü€' }));
+  const stored = texts.map(encodeStored);
+  assert.deepEqual(stored.map(decodeStored), texts);
+  assert.equal(storedLength(stored[5]!), Buffer.byteLength(texts[5]!));
+  const gzip = new GzipAssembler();
+  const parts = [...gzip.text('{"items":[')];
+  stored.forEach((s, i) => parts.push(...(i ? gzip.text(',') : []), ...gzip.stored(s)));
+  parts.push(...gzip.text(']}'), gzip.end());
+  // gunzip checks the CRC-32 and length of the trailer
+  assert.equal(gunzipSync(Buffer.concat(parts)).toString(), `{"items":[${texts.join(',')}]}`);
+  const empty = new GzipAssembler();
+  assert.equal(gunzipSync(Buffer.concat([...empty.text(''), empty.end()])).length, 0);
+  assert.equal(acceptsGzip('gzip, deflate, br'), true);
+  assert.equal(acceptsGzip('deflate, gzip;q=0'), false);
+  assert.equal(acceptsGzip('*'), true);
+  assert.equal(acceptsGzip(undefined), false);
+});
+
+test('packed results: chunks, interned ids, one entry per resource, trailing nulls left out', () => {
+  const row = (index: number, resourceIndex: number, name: string | null): ResultRow => ({
+    index,
+    resourceIndex,
+    policy: 'p',
+    rule: null,
+    category: null,
+    severity: 'high',
+    result: 'fail',
+    source: null,
+    scored: null,
+    message: null,
+    timestamp: null,
+    resourceApiVersion: null,
+    resourceKind: name ? 'Pod' : null,
+    resourceNamespace: null,
+    resourceName: name,
+    resourceUid: null,
+    resource: name ? `Pod/${name}` : null,
+  });
+  const ids = new Map([
+    ['p', 1],
+    ['high', 2],
+    ['fail', 3],
+  ]);
+  const one = packResults([row(0, 0, 'a'), row(0, 1, 'b'), row(1, 0, null)], ids);
+  assert.deepEqual(one, [
+    '{"r":[[0,1,null,null,2,3,null,null,null,null,0],[0,1,null,null,2,3,null,null,null,null,1],[1,1,null,null,2,3]],"res":[[null,"Pod",null,"a"],[null,"Pod",null,"b"]]}',
+  ]);
+  const chunks = packResults([row(0, 0, 'a'), row(1, 0, 'a'), row(2, 0, 'a')], ids, 60);
+  assert.equal(chunks.length, 3);
+  assert.match(chunks[0]!, /"res":/);
+  assert.doesNotMatch(chunks[1]!, /"res":/);
+  assert.throws(() => packResults([{ ...row(0, 0, null), policy: 'unknown' }], ids), /not interned/);
+});
+
+test('migration 2 upgrades a database written before: objects, change log and results survive', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'argus-storage-format-'));
+  try {
+    const path = join(dir, 'reports.db');
+    const db = new DatabaseSync(path);
+    db.exec(
+      'CREATE TABLE schema_migrations (version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at TEXT NOT NULL)',
+    );
+    for (const s of migrations[0]!.statements('sqlite')) db.exec(s);
+    db.exec("INSERT INTO schema_migrations VALUES (1, 'v1', '2026-11-01T00:00:00Z')");
+    db.exec(
+      "INSERT INTO resource_types (id, api_group, resource, kind) VALUES (1, 'wgpolicyk8s.io', 'policyreports', 'PolicyReport')",
+    );
+    const object: KubeObject = {
+      apiVersion: 'wgpolicyk8s.io/v1alpha2',
+      kind: 'PolicyReport',
+      metadata: {
+        name: 'old',
+        namespace: 'team',
+        uid: 'u-1',
+        resourceVersion: '2',
+        generation: 1,
+        creationTimestamp: '2026-11-01T00:00:00Z',
+        labels: { app: 'x' },
+      },
+      scope: { apiVersion: 'v1', kind: 'Pod', name: 'web', namespace: 'team' },
+      results: [
+        {
+          policy: 'stig',
+          rule: 'r1',
+          result: 'fail',
+          severity: 'high',
+          message: 'web runs as root; web is not allowed to',
+        },
+      ],
+    };
+    const previous = { ...object, metadata: { ...object.metadata, resourceVersion: '1' } };
+    db.exec('UPDATE state SET rv = 2');
+    db.prepare(
+      "INSERT INTO objects (id, type_id, namespace, name, uid, rv, object) VALUES (7, 1, 'team', 'old', 'u-1', 2, ?)",
+    ).run(JSON.stringify(object));
+    db.exec("INSERT INTO labels VALUES (7, 1, 'team', 'old', 'app', 'x')");
+    db.exec("INSERT INTO fields VALUES (7, 1, 'team', 'old', 'scope.kind', 'Pod')");
+    db.exec(`INSERT INTO results (object_id, idx, resource_idx, policy, rule, severity, result, message, resource_api_version,
+      resource_kind, resource_namespace, resource_name, resource) VALUES (7, 0, 0, 'stig', 'r1', 'high', 'fail', 'web runs as root; web is not allowed to', 'v1',
+      'Pod', 'team', 'web', 'Pod/team/web')`);
+    const change = db.prepare(
+      'INSERT INTO changes (rv, type_id, namespace, name, event, object, prev_object, created_at) VALUES (?, 1, ?, ?, ?, ?, ?, ?)',
+    );
+    change.run(1, 'team', 'old', 'ADDED', JSON.stringify(previous), null, Date.now());
+    change.run(2, 'team', 'old', 'MODIFIED', JSON.stringify(object), JSON.stringify(previous), Date.now());
+    db.close();
+
+    const s = await openSqliteStorage({ path, compactIntervalMs: 0 });
+    try {
+      assert.deepEqual(await s.get(policyReports, 'team', 'old'), object);
+      assert.deepEqual(
+        (await s.list(policyReports, { labelSelector: 'app=x', fieldSelector: 'scope.kind=Pod' })).items,
+        [object],
+      );
+      // the state as of rv 1 comes from the (converted) change log
+      assert.deepEqual((await s.list(policyReports, { resourceVersion: '1', resourceVersionMatch: 'Exact' })).items, [
+        previous,
+      ]);
+      const rows = await s.queryResults({});
+      assert.deepEqual(
+        rows.map((r) => [r.namespace, r.report, r.policy, r.rule, r.severity, r.result, r.message, r.resource]),
+        [['team', 'old', 'stig', 'r1', 'high', 'fail', 'web runs as root; web is not allowed to', 'Pod/team/web']],
+      );
+      const watch = await s.watch(policyReports, { resourceVersion: '0' });
+      watch.close();
+      const events = [];
+      const from1 = await s.watch(policyReports, { resourceVersion: '1' });
+      for await (const e of from1) {
+        events.push(e);
+        break;
+      }
+      assert.deepEqual(events, [{ type: 'MODIFIED', object }]);
+      const next = await s.update(policyReports, { ...object, results: [] });
+      assert.equal(next.metadata.resourceVersion, '3');
+      assert.deepEqual(await s.queryResults({}), []);
+    } finally {
+      await s.close();
+    }
+    const check = new DatabaseSync(path);
+    const columns = (table: string): string[] =>
+      (check.prepare(`PRAGMA table_info(${table})`).all() as { name: string }[]).map((c) => c.name);
+    assert.ok(!columns('objects').includes('object'));
+    assert.ok(!columns('changes').includes('prev_object'));
+    assert.deepEqual(
+      (check.prepare('SELECT version FROM schema_migrations ORDER BY version').all() as { version: number }[]).map(
+        (r) => r.version,
+      ),
+      migrations.map((m) => m.version),
+    );
+    check.close();
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
