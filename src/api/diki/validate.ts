@@ -207,6 +207,8 @@ export function validateScheduledComplianceScan(object: unknown, context: DikiVa
 
 /** A name prefix to which a DNS-1123 subdomain name is appended. */
 const namePrefixRe = /^[a-z0-9]([-a-z0-9.]*)?$/;
+/** The output types the runner exports to (openSearch is in the schema only). */
+export const SUPPORTED_OUTPUTS = ['configMap', 'postgresql', 'webhook', 'reportsAPI'] as const;
 const sqlTableRe = /^[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)?$/;
 
 export function outputErrors(output: Output | undefined, base = 'spec.output'): FieldError[] {
@@ -289,6 +291,14 @@ export function outputErrors(output: Output | undefined, base = 'spec.output'): 
         errors.push(invalid(`${at}.tls.caSecretRef.namespace`, ca.namespace, e));
       }
     }
+  }
+  if (output.openSearch) {
+    // In the GEP's schema (kept, so manifests written for it still parse), but no exporter exists yet: refuse
+    // it here rather than fail every scan that names it.
+    errors.push({
+      field: `${base}.openSearch`,
+      message: `Unsupported value: this operator does not export to OpenSearch; supported outputs: ${SUPPORTED_OUTPUTS.join(', ')}`,
+    });
   }
   if (output.postgresql && !sqlTableRe.test(output.postgresql.table)) {
     errors.push(

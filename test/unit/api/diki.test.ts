@@ -414,16 +414,28 @@ test('ReportOutput: each output type, its defaults, exactly one type', () => {
         tls: { enabled: true, caSecretRef: { name: 'ca', namespace: 'argus' } },
       },
     },
-    {
-      openSearch: {
-        url: 'https://search.example:9200',
-        index: 'compliance',
-        credentialsRef: { name: 'os', namespace: 'argus' },
-      },
-    },
     { webhook: { url: 'https://hooks.example/compliance', credentialsRef: { name: 'hmac', namespace: 'argus' } } },
   ];
   for (const out of valid) assert.deepEqual(validateReportOutput(output(out)), [], JSON.stringify(out));
+  // openSearch is in the GEP's schema but has no exporter: refused with the supported types.
+  assert.deepEqual(
+    validateReportOutput(
+      output({
+        openSearch: {
+          url: 'https://search.example:9200',
+          index: 'compliance',
+          credentialsRef: { name: 'os', namespace: 'argus' },
+        },
+      }),
+    ),
+    [
+      {
+        field: 'spec.output.openSearch',
+        message:
+          'Unsupported value: this operator does not export to OpenSearch; supported outputs: configMap, postgresql, webhook, reportsAPI',
+      },
+    ],
+  );
 
   assert.deepEqual(defaultReportOutput(output({ configMap: {} }) as ReportOutput).spec, {
     output: { configMap: { namespace: 'kube-system', namePrefix: 'compliance-scan-report-' } },
@@ -490,6 +502,7 @@ test('ReportOutput: URLs, credentials, names and TLS are checked', () => {
       'spec.output.openSearch.tls.enabled',
       'spec.output.openSearch.credentialsRef.apiVersion',
       'spec.output.openSearch.credentialsRef.kind',
+      'spec.output.openSearch',
     ],
   );
   const old = output({ configMap: {} }) as ReportOutput;
