@@ -13,6 +13,7 @@ import {
   type AdmissionRequest,
   type AdmissionResponse,
 } from '../../../src/operator/webhooks/admission.ts';
+import { webhookConfigurations } from '../../../src/operator/webhooks/configurations.ts';
 import { mutate, validate } from '../../../src/operator/webhooks/handlers.ts';
 import type { ReferenceLookup } from '../../../src/operator/webhooks/references.ts';
 
@@ -420,4 +421,30 @@ test('reviewProblem names what makes a body no AdmissionReview v1', () => {
     }),
     undefined,
   );
+});
+
+test('webhook configurations call a URL or a Service, with the CA bundle, for the three kinds', () => {
+  const [mutating, validating] = webhookConfigurations(
+    { service: { namespace: 'garden-shoot', name: 'argus-operator' } },
+    'PEM',
+  );
+  assert.equal(mutating.kind, 'MutatingWebhookConfiguration');
+  assert.equal(mutating.metadata?.name, 'argus-operator');
+  assert.deepEqual(mutating.webhooks[0]!.clientConfig, {
+    service: { namespace: 'garden-shoot', name: 'argus-operator', port: 443, path: '/mutate' },
+    caBundle: Buffer.from('PEM').toString('base64'),
+  });
+  assert.equal(validating.kind, 'ValidatingWebhookConfiguration');
+  assert.deepEqual(validating.webhooks[0]!.clientConfig, {
+    service: { namespace: 'garden-shoot', name: 'argus-operator', port: 443, path: '/validate' },
+    caBundle: Buffer.from('PEM').toString('base64'),
+  });
+  const [byUrl] = webhookConfigurations({ url: 'https://operator.example.com:9443/' }, 'PEM');
+  assert.equal((byUrl.webhooks[0]!.clientConfig as { url: string }).url, 'https://operator.example.com:9443/mutate');
+  for (const webhook of [...byUrl.webhooks, ...validating.webhooks]) {
+    assert.deepEqual(
+      [webhook.failurePolicy, webhook.sideEffects, webhook.admissionReviewVersions, webhook.timeoutSeconds],
+      ['Fail', 'None', ['v1'], 10],
+    );
+  }
 });
