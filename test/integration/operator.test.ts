@@ -160,7 +160,7 @@ describe('ComplianceScan', () => {
   before(async () => {
     await createOutput('configmap', { configMap: { namespace: 'kube-system', namePrefix: 'report-' } });
     await createOutput('broken', { configMap: { namespace: 'does-not-exist' } });
-    op = startOperator();
+    op = startOperator({ probes: { port: 0, host: '127.0.0.1' } });
   });
   after(async () => {
     await op.stop();
@@ -215,6 +215,12 @@ describe('ComplianceScan', () => {
     ).items.find((e) => e.reason === 'Started' && e.note?.includes(jobName(scan.metadata!.uid!)));
     assert.ok(started, 'the Started event names the Job');
     assert.ok(reasons.includes('OptionalOutputFailed'), reasons.join());
+    // Metrics: scans by phase, durations, running Jobs, the optional output's failure.
+    const metrics = await (await fetch(`http://127.0.0.1:${op.operator.manager.probePort}/metrics`)).text();
+    assert.match(metrics, /^argus_operator_scan_duration_seconds_count\{phase="Completed"\} [1-9]/m);
+    assert.match(metrics, /^argus_operator_output_failures_total\{reason="ReportOutputNotFound"\} [1-9]/m);
+    assert.match(metrics, /^argus_operator_running_jobs /m);
+    assert.match(metrics, /^argus_operator_scans\{phase="Running"\} /m);
     // Deleting the scan keeps what it exported.
     await targetAdmin.delete(cscan, scan.metadata!.name!);
     assert.ok(await targetAdmin.getOrUndefined(Resources.configMaps, `report-${scan.metadata!.name}`, 'kube-system'));
