@@ -3,7 +3,7 @@
 // go.mod files under test/testbed/go/ (the single place to change them); binaries are cached by version
 // outside the repository and reused across runs. KUBEBUILDER_ASSETS (the envtest convention) supplies
 // binaries a user already has. helm (for the chart tests) is built the same way from test/testbed/go/helm,
-// only when a test asks for it (ensureHelm) and no helm 3 or later is on PATH or in KUBEBUILDER_ASSETS.
+// only when a test asks for it (ensureHelm) and no helm 3.16 or later is on PATH or in KUBEBUILDER_ASSETS.
 import { spawn, spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { homedir } from 'node:os';
@@ -79,22 +79,24 @@ function helmTarget(): Target {
   };
 }
 
-/** Major version of a helm binary (`helm version`), or undefined when it does not run. */
-function helmMajor(binary: string): number | undefined {
+/** Major and minor version of a helm binary (`helm version`), or undefined when it does not run. */
+function helmRelease(binary: string): [number, number] | undefined {
   const probe = spawnSync(binary, ['version', '--template', '{{.Version}}'], { encoding: 'utf8', timeout: 10_000 });
   if (probe.error || probe.status !== 0) return undefined;
-  const match = /^v(\d+)\./.exec(probe.stdout.trim());
-  return match ? Number(match[1]) : undefined;
+  const match = /^v(\d+)\.(\d+)\./.exec(probe.stdout.trim());
+  return match ? [Number(match[1]), Number(match[2])] : undefined;
 }
 
 /**
- * Path of a helm binary: helm 3 or later from PATH or KUBEBUILDER_ASSETS, else the pinned version from
- * test/testbed/go/helm, built on first use (about two minutes) and cached like the control plane.
+ * Path of a helm binary: helm 3.16 or later (the chart tests use --skip-schema-validation) from
+ * KUBEBUILDER_ASSETS or PATH, else the pinned version from test/testbed/go/helm, built on first use (a few
+ * minutes) and cached like the control plane.
  */
 export async function ensureHelm(log: (line: string) => void = () => undefined): Promise<string> {
   const assets = process.env.KUBEBUILDER_ASSETS;
   for (const candidate of [...(assets ? [join(assets, 'helm')] : []), 'helm']) {
-    if ((helmMajor(candidate) ?? 0) >= 3) return candidate;
+    const [major = 0, minor = 0] = helmRelease(candidate) ?? [];
+    if (major > 3 || (major === 3 && minor >= 16)) return candidate;
   }
   const target = helmTarget();
   const dir = join(cacheRoot(), 'testbed', `${target.goMod}-${target.version}`);

@@ -198,7 +198,19 @@ test('webhooks.enabled=false renders no webhook configurations and no webhook fl
   );
   assert.ok(!kinds(rendered).some((kind) => kind.endsWith('WebhookConfiguration')));
 
-  const bad = await run(['template', 'x', chartDir, '--set', 'jobServiceAccount=argus-runner']);
+  // values.schema.json turns away malformed values, and the templates check jobServiceAccount themselves.
+  const bad = await run([
+    'template',
+    'x',
+    chartDir,
+    '--set',
+    'replicas=two,scanTimeout=10 minutes,jobServiceAccount=x',
+  ]);
   assert.notEqual(bad.code, 0);
-  assert.match(bad.stderr, /jobServiceAccount "argus-runner": expected <namespace>\/<name>/);
+  assert.match(bad.stderr, /replicas/);
+  assert.match(bad.stderr, /scanTimeout/);
+  assert.match(bad.stderr, /jobServiceAccount/);
+  const unchecked = await run(['template', 'x', chartDir, '--skip-schema-validation', '--set', 'jobServiceAccount=x']);
+  assert.notEqual(unchecked.code, 0);
+  assert.match(unchecked.stderr, /jobServiceAccount "x": expected <namespace>\/<name>/);
 });
