@@ -5,7 +5,12 @@
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
+import { stringify } from 'yaml';
+import { dikiCrds } from '../src/api/diki/index.ts';
 import { readAuthenticationConfig } from '../src/kube/authn-config.ts';
+import { Resources } from '../src/kube/resources.ts';
+import { Operator } from '../src/operator/operator.ts';
+import { operatorTargetRbac } from '../src/operator/rbac.ts';
 import { ReportsServer } from '../src/reports-server/server.ts';
 import { openStorage, type ReportStorage } from '../src/reports-server/storage/index.ts';
 import { version } from '../src/cli/version.ts';
@@ -31,11 +36,13 @@ const cp = await ControlPlane.start({ name: values.name, log: (line) => say(`  $
 let agent: NodeAgent | undefined;
 let storage: ReportStorage | undefined;
 let reports: ReportsServer | undefined;
+let operator: { stop: () => Promise<void> } | undefined;
 let stopping = false;
 async function shutdown(code: number): Promise<never> {
   if (!stopping) {
     stopping = true;
     say('\nargus up: stopping');
+    await operator?.stop();
     await reports?.close();
     await storage?.close();
     await agent?.stop();
@@ -54,6 +61,7 @@ try {
   const kubeconfig = cp.writeKubeconfig(join(dir, 'kubeconfig'));
   const reportsDb = join(dir, 'reports.db');
   await startReportsServer(reportsDb);
+  await startOperator();
   const seconds = ((performance.now() - started) / 1000).toFixed(1);
   say(`
 Argus is up (${seconds} s).
@@ -70,14 +78,64 @@ Try:
   ./dev argus scan --output html=argus-report.html     # every ruleset, including the node rules
   ./dev argus scan --output policyreport=reports.yaml && ${cp.binaries.kubectl} apply -f reports.yaml
   ${cp.binaries.kubectl} get polr -A                    # PolicyReports served from ${reportsDb}
+  ${cp.binaries.kubectl} create -f - <<'EOF'                # a ComplianceScan, run by the operator in a Job
+apiVersion: diki.gardener.cloud/v1alpha1
+kind: ComplianceScan
+metadata: {name: first-scan}
+spec: {rulesets: [{id: security-hardened-k8s}], outputs: [{name: configmap}]}
+EOF
+  ${cp.binaries.kubectl} get cscan -w                   # Pending, Running, Completed with passed and failed rules
 
-Components: the control plane, the node agent, the scanner and the reports API server (SQLite) run now;
-the operator, extensions and attestation controllers join here as they are built.
+Components: the control plane, the node agent, the scanner, the reports API server (SQLite) and the
+compliance operator (Jobs in argus-system; ReportOutput "configmap" writes to kube-system) run now; the
+extensions and attestation controllers join here as they are built.
 Press Ctrl-C to stop; everything started here is removed.`);
   if (values['exit-when-ready']) await shutdown(0);
 } catch (err) {
   process.stderr.write(`argus up: ${errorMessage(err)}\n`);
   await shutdown(1);
+}
+
+/**
+ * The compliance operator with the cluster as both target and runner: the diki CRDs, the runner ServiceAccount
+ * with its RBAC, a ReportOutput to a ConfigMap, and the operator (cluster-admin here) with Jobs in argus-system.
+ */
+async function startOperator(): Promise<void> {
+  const client = cp.client('argus-up/operator');
+  const manifests = [...dikiCrds(), ...operatorTargetRbac({ operator: { kind: 'User', name: 'argus-operator' } })];
+  const applied = await cp.kubectl(
+    ['apply', '--server-side', '-f', '-'],
+    manifests.map((m) => stringify(m)).join('---\n'),
+  );
+  if (applied.code !== 0) throw new Error(`applying the operator's CRDs and RBAC: ${applied.stderr}`);
+  await client.create(Resources.namespaces, { metadata: { name: 'argus-system' } });
+  await cp.kubectl(['wait', '--for=condition=Established', '--timeout=60s', 'crd/reportoutputs.diki.gardener.cloud']);
+  const output = [
+    'apiVersion: diki.gardener.cloud/v1alpha1',
+    'kind: ReportOutput',
+    'metadata: {name: configmap}',
+    'spec: {output: {configMap: {}}}',
+  ];
+  const created = await cp.kubectl(['create', '-f', '-'], output.join('\n'));
+  if (created.code !== 0) throw new Error(`creating the ReportOutput: ${created.stderr}`);
+  const running = new Operator({
+    runner: client,
+    target: client,
+    runnerNamespace: 'argus-system',
+    image: 'argus',
+    jobServiceAccount: 'kube-system/argus-runner',
+    timeoutSeconds: 600,
+  });
+  const abort = new AbortController();
+  const done = running
+    .run(abort.signal)
+    .catch((err: unknown) => say(`argus up: operator stopped: ${errorMessage(err)}`));
+  operator = {
+    stop: async () => {
+      abort.abort();
+      await done;
+    },
+  };
 }
 
 /** The reports API server on SQLite, registered with kube-apiserver through the aggregation layer. */
