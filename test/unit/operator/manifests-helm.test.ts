@@ -184,18 +184,26 @@ test('a remote target renders no RBAC for the target and mounts its kubeconfig',
   ]);
 });
 
-test('webhooks.enabled=false renders no webhook configurations and no webhook flags; bad values fail', async () => {
+test('other runner namespace and job ServiceAccount, no webhooks; bad values fail', async () => {
   const rendered = await render(
     'argus-system',
     '--set',
-    'webhooks.enabled=false',
-    '--set',
-    'runnerNamespace=argus-jobs',
+    'webhooks.enabled=false,runnerNamespace=argus-jobs,jobServiceAccount=argus-scans/scanner',
   );
   assertSameObjects(
     rendered,
-    operatorManifests({ namespace: 'argus-system', webhooks: false, runnerNamespace: 'argus-jobs' }),
+    operatorManifests({
+      namespace: 'argus-system',
+      webhooks: false,
+      runnerNamespace: 'argus-jobs',
+      jobServiceAccount: 'argus-scans/scanner',
+    }),
   );
+  assert.deepEqual(
+    named(rendered, 'Role', 'argus-operator-runner-token')?.rules,
+    operatorTokenRules('argus-scans/scanner'),
+  );
+  assert.ok(named(rendered, 'ClusterRole', 'scanner-scanner'));
   assert.ok(!kinds(rendered).some((kind) => kind.endsWith('WebhookConfiguration')));
 
   // values.schema.json turns away malformed values, and the templates check jobServiceAccount themselves.
