@@ -3,9 +3,9 @@
 // ClusterRole, token Role and the runner ServiceAccount's rights only when the target is the same cluster),
 // the ConfigMap with the default scanner options, the Service of the webhooks and metrics, the Deployment
 // (leader election, probes and metrics on 8081, webhooks on 9443), a PodDisruptionBudget, and the two webhook
-// configurations of src/operator/webhooks (without caBundle: the operator applies it at runtime). The Helm chart in
-// deploy/helm/argus-operator renders the same objects; scripts/generate-chart.ts writes its RBAC and webhook
-// templates from the functions here, and test/unit/operator/manifests.test.ts compares the two.
+// configurations of src/operator/webhooks (without caBundle: the operator applies it at runtime). The Helm
+// chart deploy/helm/argus-operator renders the same objects: scripts/generate-chart.ts writes its RBAC and
+// webhook templates from the functions here, and test/unit/operator/manifests-helm.test.ts compares the rest.
 import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { stringify } from 'yaml';
