@@ -528,3 +528,23 @@ test('certificate lifecycle: stage with both CAs trusted, promote after the prop
   assert.notEqual(late.cert, repaired.cert);
   assert.equal((await read()).data['next-tls.crt'], undefined);
 });
+
+test('applying the same manifest again (client-side and server-side) keeps the defaulted spec', async () => {
+  for (const [name, args] of [
+    ['applied-client-side', ['apply', '-f', '-']],
+    ['applied-server-side', ['apply', '--server-side', '-f', '-']],
+  ] as const) {
+    const manifest = stringify({
+      apiVersion,
+      kind: 'ComplianceScan',
+      metadata: { name },
+      spec: { outputs: [{ name: 'to-cm' }] },
+    });
+    for (let i = 0; i < 2; i++) {
+      const applied = await cp.kubectl([...args], manifest);
+      assert.equal(applied.code, 0, `${name} #${i + 1}: ${applied.stderr}`);
+    }
+    const read = await client.get<ComplianceScan>(cscans, name);
+    assert.equal(read.spec?.rulesets?.length, catalog.rulesets.length);
+  }
+});
