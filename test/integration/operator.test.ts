@@ -2,7 +2,11 @@
 // runner runs their Jobs on a node agent (the Job's containers are real `argus run` processes). The operator
 // acts with its least-privilege RBAC in both clusters (src/operator/rbac.ts), the Jobs with per-scan tokens.
 import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
 import { createHmac, randomBytes } from 'node:crypto';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import type { IncomingMessage } from 'node:http';
 import { createServer, type Server, type Socket } from 'node:net';
 import { after, before, describe, test } from 'node:test';
@@ -107,6 +111,26 @@ function startOperator(options: Partial<OperatorOptions> = {}): { operator: Oper
 }
 
 type Scan = ComplianceScan & KubeObject;
+
+/** Counts the Jobs created in the runner namespace per scan UID (a watch from now on). */
+function watchJobCreations(): { of: (scanUid: string) => number; stop: () => void } {
+  const created = new Map<string, Set<string>>();
+  const abort = new AbortController();
+  void (async () => {
+    const list = await runnerAdmin.list(Resources.jobs, { namespace: RUNNER_NAMESPACE });
+    for await (const event of runnerAdmin.watch<V1Job & KubeObject>(Resources.jobs, {
+      namespace: RUNNER_NAMESPACE,
+      resourceVersion: list.metadata.resourceVersion,
+      signal: abort.signal,
+    })) {
+      const scanUid = event.object.metadata?.labels?.[SCAN_UID_LABEL];
+      if (event.type !== 'ADDED' || !scanUid) continue;
+      if (!created.has(scanUid)) created.set(scanUid, new Set());
+      created.get(scanUid)!.add(event.object.metadata!.uid!);
+    }
+  })().catch(() => undefined);
+  return { of: (uid) => created.get(uid)?.size ?? 0, stop: () => abort.abort() };
+}
 
 async function createScan(spec: ComplianceScan['spec']): Promise<Scan> {
   return targetAdmin.create<Scan>(cscan, {
@@ -379,23 +403,44 @@ describe('every output type', () => {
 });
 
 describe('operator restarts and failures', () => {
-  test('an operator stopped mid-scan and started again finishes the scan with one Job', async () => {
-    let op = startOperator();
-    const scan = await createScan({ rulesets: RULESET });
-    await waitFor('the scan Running', async () => {
-      const s = await targetAdmin.get<Scan>(cscan, scan.metadata!.name!);
-      return s.status?.phase === 'Running' ? true : undefined;
-    });
-    await op.stop();
-    // Jobs never repeat: every Job the runner saw for this scan has the one name.
-    const seen = new Set((await jobsOf(scan)).map((j) => j.metadata?.name));
-    op = startOperator();
+  test('the operator process killed (SIGKILL) mid-scan and started again finishes the scan with one Job', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'argus-operator-test-'));
+    const args = [
+      'src/cli/main.ts',
+      'operator',
+      '--kubeconfig',
+      runner.writeKubeconfig(join(dir, 'runner'), await runner.identity('argus-operator')),
+      '--target-kubeconfig',
+      target.writeKubeconfig(join(dir, 'target'), await target.identity('argus-operator')),
+      '--runner-namespace',
+      RUNNER_NAMESPACE,
+      '--image',
+      'argus',
+      '--health-probe-bind-address',
+      '127.0.0.1:0',
+    ];
+    const start = () => spawn(process.execPath, args, { stdio: 'ignore' });
+    const creations = watchJobCreations();
+    let proc = start();
     try {
+      const scan = await createScan({ rulesets: RULESET });
+      await waitFor('the scan Running', async () => {
+        const s = await targetAdmin.get<Scan>(cscan, scan.metadata!.name!);
+        return s.status?.phase === 'Running' ? true : undefined;
+      });
+      proc.kill('SIGKILL');
+      await new Promise((resolve) => proc.once('exit', resolve));
+      proc = start();
       const done = await finished(scan);
       assert.equal(done.status?.phase, 'Completed', JSON.stringify(done.status?.conditions));
-      assert.ok(seen.size <= 1);
+      assert.equal(creations.of(scan.metadata!.uid!), 1, 'one Job was ever created for the scan');
+      const exit = new Promise<number | null>((resolve) => proc.once('exit', resolve));
+      proc.kill('SIGTERM');
+      assert.equal(await exit, 0, 'the operator stops cleanly on SIGTERM');
     } finally {
-      await op.stop();
+      proc.kill('SIGKILL');
+      creations.stop();
+      rmSync(dir, { recursive: true, force: true });
     }
   });
 
