@@ -1,7 +1,12 @@
 // The operator's admission webhooks as one piece (docs/adr/0016-compliance-operator.md): the serving certificate
 // from the shared Secret in the runner cluster, the HTTPS server (/mutate, /validate, /healthz), both webhook
 // configurations applied on the target, and a periodic check that rotates the certificate and heals the
-// configurations. Every replica runs it (admission is served by all of them; their writes agree).
+// configurations. Every replica runs it, leader or not (admission is served by all of them; their writes agree).
+//
+// Rights it needs: in the runner namespace get, create and update of Secrets (WEBHOOK_CERT_SECRET); on the
+// target get of ConfigMaps in the namespaces scans name (kube-system by default), get and list of reportoutputs,
+// and get, create and patch of mutating- and validatingwebhookconfigurations (WEBHOOK_CONFIGURATION_NAME).
+// With failurePolicy Fail, creates and updates of the three kinds fail while no replica serves.
 import type { RulesetCatalog } from '../../api/diki/validate.ts';
 import type { KubeClient } from '../../kube/client.ts';
 import { errorMessage, logger } from '../../util/log.ts';
@@ -151,6 +156,7 @@ export async function startAdmissionWebhooks(options: AdmissionWebhooksOptions):
       await loop;
       await server.close();
     })());
-  options.signal?.addEventListener('abort', () => void close(), { once: true });
+  if (options.signal?.aborted) void close();
+  else options.signal?.addEventListener('abort', () => void close(), { once: true });
   return { port, server, check, close };
 }
