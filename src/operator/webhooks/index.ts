@@ -5,7 +5,8 @@
 //
 // Rights it needs: in the runner namespace get, create and update of Secrets (WEBHOOK_CERT_SECRET); on the
 // target get of ConfigMaps in the namespaces scans name (kube-system by default), get and list of reportoutputs,
-// and get, create and patch of mutating- and validatingwebhookconfigurations (WEBHOOK_CONFIGURATION_NAME).
+// and get and patch of mutating- and validatingwebhookconfigurations named WEBHOOK_CONFIGURATION_NAME (server-side
+// apply creates them with patch alone).
 // With failurePolicy Fail, creates and updates of the three kinds fail while no replica serves.
 import type { RulesetCatalog } from '../../api/diki/validate.ts';
 import type { KubeClient } from '../../kube/client.ts';
