@@ -150,10 +150,3 @@ export const denyInternal = (uid: string, message: string): AdmissionResponse =>
   allowed: false,
   status: { status: 'Failure', code: 500, reason: 'InternalError', message },
 });
-
-/** A denial of a request this webhook does not handle (a misconfigured webhook configuration). */
-export const denyBadRequest = (uid: string, message: string): AdmissionResponse => ({
-  uid,
-  allowed: false,
-  status: { status: 'Failure', code: 400, reason: 'BadRequest', message },
-});
