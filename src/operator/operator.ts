@@ -9,6 +9,7 @@ import type { ScanConfig } from '../scanner/engine/config.ts';
 import { logger } from '../util/log.ts';
 import { LEADER_ELECTION_LEASE } from './names.ts';
 import { scanController } from './scan/controller.ts';
+import { scheduledScanController, type Clock } from './schedule/controller.ts';
 
 export interface OperatorOptions {
   /** The cluster the operator runs in: Jobs, leases, the webhook certificate. */
@@ -27,6 +28,8 @@ export interface OperatorOptions {
   probes?: { port: number; host?: string };
   /** Reconciles at once per controller. */
   concurrency?: number;
+  /** "Now" of the schedules (tests move it); default the system clock. */
+  clock?: Clock;
 }
 
 export class Operator {
@@ -64,6 +67,15 @@ export class Operator {
         catalog,
         recorder,
         ...(options.concurrency ? { concurrency: options.concurrency } : {}),
+      }),
+    );
+    this.manager.add(
+      scheduledScanController({
+        manager: this.manager,
+        client: options.target,
+        catalog,
+        recorder,
+        ...(options.clock ? { clock: options.clock } : {}),
       }),
     );
   }

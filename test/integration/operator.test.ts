@@ -16,8 +16,10 @@ import {
   complianceScanType,
   dikiCrds,
   reportOutputType,
+  scheduledComplianceScanType,
   type ComplianceScan,
   type ReportOutput,
+  type ScheduledComplianceScan,
 } from '../../src/api/diki/index.ts';
 import { clusterPolicyReportType, policyReportType, reportCrds } from '../../src/api/reports/index.ts';
 import { KubeClient } from '../../src/kube/client.ts';
@@ -35,6 +37,7 @@ import pg from 'pg';
 const RUNNER_NAMESPACE = 'shoot--argus--target';
 const cscan = complianceScanType.resourceType;
 const ro = reportOutputType.resourceType;
+const scscan = scheduledComplianceScanType.resourceType;
 
 let target: ControlPlane;
 let runner: ControlPlane;
@@ -294,6 +297,38 @@ describe('ComplianceScan', () => {
     // diki reports a rule skipped by its options as Accepted, with the justification.
     const accepted = goodDone.status?.rulesets?.[0]?.results?.summary?.accepted ?? 0;
     assert.ok(accepted >= 1, 'rule 2000 was accepted as the options said');
+  });
+});
+
+describe('ScheduledComplianceScan', () => {
+  test('creates a scan at the scheduled minute that runs in a Job; the parent records it', async () => {
+    // The operator's clock runs a few seconds before the next minute, so the schedule fires soon in real time.
+    const now = Date.now();
+    const nextMinute = Math.ceil((now + 10_000) / 60_000) * 60_000;
+    const offset = nextMinute - now - 4_000;
+    const op = startOperator({ clock: { now: () => new Date(Date.now() + offset) } });
+    try {
+      const parent = await targetAdmin.create<ScheduledComplianceScan & KubeObject>(scscan, {
+        apiVersion: scheduledComplianceScanType.apiVersion,
+        kind: 'ScheduledComplianceScan',
+        metadata: { name: 'every-minute' },
+        spec: { schedule: '* * * * *', scanTemplate: { spec: { rulesets: RULESET } } },
+      });
+      const childName = `every-minute-${nextMinute / 1000}`;
+      const child = await waitFor('the child scan', () => targetAdmin.getOrUndefined<Scan>(cscan, childName), {
+        timeoutMs: 60_000,
+      });
+      assert.equal(child.metadata?.ownerReferences?.[0]?.uid, parent.metadata?.uid);
+      assert.deepEqual(child.spec?.rulesets, [{ id: 'security-hardened-k8s', version: 'v0.1.0' }]);
+      assert.equal((await finished(child)).status?.phase, 'Completed');
+      const status = await waitFor('the parent status', async () => {
+        const p = await targetAdmin.get<ScheduledComplianceScan & KubeObject>(scscan, 'every-minute');
+        return p.status?.lastCompletionTime && !p.status.active ? p.status : undefined;
+      });
+      assert.equal(status.lastScheduleTime, new Date(nextMinute).toISOString().replace('.000Z', 'Z'));
+    } finally {
+      await op.stop();
+    }
   });
 });
 
