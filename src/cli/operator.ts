@@ -1,11 +1,12 @@
 // `argus operator`: the compliance operator (src/operator/, docs/adr/0016-compliance-operator.md). Flags name
 // the runner namespace and image of the scan Jobs, the target cluster, and the probe and webhook endpoints.
+import { isIP } from 'node:net';
 import type { Command } from 'commander';
 import { KubeClient } from '../kube/client.ts';
 import { LeaderElectionLost, shutdownSignal } from '../kube/manager.ts';
 import { loadDefaultOptions } from '../operator/scan/config.ts';
 import { DEFAULT_JOB_SERVICE_ACCOUNT, DEFAULT_SCAN_TIMEOUT_SECONDS } from '../operator/names.ts';
-import { Operator } from '../operator/operator.ts';
+import { Operator, type OperatorOptions } from '../operator/operator.ts';
 import { parseServiceAccount } from '../operator/rbac.ts';
 import { catalog } from '../scanner/catalog.ts';
 import { errorMessage, logger } from '../util/log.ts';
@@ -24,6 +25,12 @@ interface Flags {
   leaderElect: boolean;
   healthProbeBindAddress: string;
   concurrency: string;
+  webhookPort: string;
+  webhookHost?: string;
+  webhookUrl?: string;
+  webhookService?: string;
+  webhookDnsNames?: string;
+  webhookIpAddresses?: string;
 }
 
 /** `90s`, `10m`, `1h30m` or plain seconds, as whole seconds. */
@@ -64,7 +71,49 @@ function checkFlags(flags: Flags) {
   if (!Number.isInteger(concurrency) || concurrency < 1) throw new Error('--concurrency must be a positive integer');
   const probes = parseBindAddress(flags.healthProbeBindAddress, '--health-probe-bind-address');
   const defaults = flags.defaultOptions ? loadDefaultOptions(flags.defaultOptions, catalog) : undefined;
-  return { runnerNamespace, timeoutSeconds, concurrency, probes, defaults };
+  return { runnerNamespace, timeoutSeconds, concurrency, probes, defaults, webhooks: webhookSettings(flags) };
+}
+
+/** The admission webhooks: on when kube-apiserver can be told where they are (--webhook-url or --webhook-service). */
+function webhookSettings(flags: Flags): OperatorOptions['webhooks'] {
+  if (flags.webhookUrl && flags.webhookService)
+    throw new Error('--webhook-url and --webhook-service exclude each other');
+  if (!flags.webhookUrl && !flags.webhookService) return undefined;
+  const port = Number(flags.webhookPort);
+  if (!Number.isInteger(port) || port < 0 || port > 65535)
+    throw new Error(`--webhook-port: invalid port ${flags.webhookPort}`);
+  const list = (value: string | undefined) =>
+    value
+      ?.split(',')
+      .map((v) => v.trim())
+      .filter(Boolean);
+  const dnsNames = list(flags.webhookDnsNames);
+  const ipAddresses = list(flags.webhookIpAddresses);
+  const common = {
+    port,
+    ...(flags.webhookHost ? { host: flags.webhookHost } : {}),
+    ...(dnsNames?.length ? { dnsNames } : {}),
+    ...(ipAddresses?.length ? { ipAddresses } : {}),
+  };
+  if (flags.webhookUrl) {
+    let url: URL;
+    try {
+      url = new URL(flags.webhookUrl);
+      if (url.protocol !== 'https:') throw new Error('not https');
+    } catch {
+      throw new Error(`--webhook-url: expected an https URL, got ${JSON.stringify(flags.webhookUrl)}`);
+    }
+    // Without names, the certificate is for the URL's host.
+    const host = url.hostname.replace(/^\[|\]$/g, '');
+    const names =
+      dnsNames?.length || ipAddresses?.length ? {} : isIP(host) ? { ipAddresses: [host] } : { dnsNames: [host] };
+    return { ...common, ...names, url: flags.webhookUrl };
+  }
+  const [namespace, name, ...rest] = flags.webhookService!.split('/');
+  if (!namespace || !name || rest.length > 0) {
+    throw new Error(`--webhook-service: expected <namespace>/<name>, got ${JSON.stringify(flags.webhookService)}`);
+  }
+  return { ...common, service: { namespace, name } };
 }
 
 export function registerOperator(program: Command): void {
@@ -87,6 +136,12 @@ export function registerOperator(program: Command): void {
     .option('--leader-elect', 'elect a leader among replicas (Lease in the runner namespace)', false)
     .option('--health-probe-bind-address <address>', '/healthz, /readyz and /metrics', ':8081')
     .option('--concurrency <n>', 'scans reconciled at once', '8')
+    .option('--webhook-port <port>', 'HTTPS port of the admission webhooks', '9443')
+    .option('--webhook-host <address>', 'address the admission webhooks listen on (default all)')
+    .option('--webhook-url <url>', 'base URL kube-apiserver calls the webhooks at (a target outside this cluster)')
+    .option('--webhook-service <namespace/name>', 'Service in front of the webhooks (target = this cluster)')
+    .option('--webhook-dns-names <names>', 'DNS names of the webhook certificate, comma-separated')
+    .option('--webhook-ip-addresses <ips>', 'IP addresses of the webhook certificate, comma-separated')
     .action(async (flags: Flags) => {
       let settings: ReturnType<typeof checkFlags>;
       try {
@@ -97,7 +152,7 @@ export function registerOperator(program: Command): void {
         process.exitCode = 2;
         return;
       }
-      const { runnerNamespace, timeoutSeconds, concurrency, probes, defaults } = settings;
+      const { runnerNamespace, timeoutSeconds, concurrency, probes, defaults, webhooks } = settings;
       const runner = KubeClient.fromOptions({ kubeconfig: flags.kubeconfig, userAgent: `argus-operator/${version}` });
       const target = flags.targetKubeconfig
         ? KubeClient.fromOptions({ kubeconfig: flags.targetKubeconfig, userAgent: `argus-operator/${version}` })
@@ -115,9 +170,11 @@ export function registerOperator(program: Command): void {
         ...(flags.leaderElect ? { leaderElection: {} } : {}),
         probes,
         concurrency,
+        ...(webhooks ? { webhooks } : {}),
       });
       const log = logger('operator');
-      log.info({ runnerNamespace, image: flags.image, target: target.server }, 'starting');
+      log.info({ runnerNamespace, image: flags.image, target: target.server, webhooks: !!webhooks }, 'starting');
+      if (!webhooks) log.warn('no --webhook-url or --webhook-service: admission webhooks are off');
       try {
         await operator.run(shutdownSignal());
       } catch (err) {

@@ -10,6 +10,8 @@ import { logger } from '../util/log.ts';
 import { LEADER_ELECTION_LEASE } from './names.ts';
 import { scanController } from './scan/controller.ts';
 import { scheduledScanController, type Clock } from './schedule/controller.ts';
+import { startAdmissionWebhooks, type AdmissionWebhooks, type AdmissionWebhooksOptions } from './webhooks/index.ts';
+import { version } from '../util/version.ts';
 
 export interface OperatorOptions {
   /** The cluster the operator runs in: Jobs, leases, the webhook certificate. */
@@ -30,6 +32,14 @@ export interface OperatorOptions {
   concurrency?: number;
   /** "Now" of the schedules (tests move it); default the system clock. */
   clock?: Clock;
+  /**
+   * The admission webhooks, served by every replica: where kube-apiserver reaches them (`url` or `service`),
+   * the port, the certificate's names. Omit to run without (admission is then only the CRD schemas).
+   */
+  webhooks?: Omit<
+    AdmissionWebhooksOptions,
+    'runnerClient' | 'targetClient' | 'runnerNamespace' | 'catalog' | 'argusVersion' | 'signal'
+  >;
 }
 
 export class Operator {
@@ -80,8 +90,27 @@ export class Operator {
     );
   }
 
+  /** The admission webhooks once run() started them. */
+  webhooks: AdmissionWebhooks | undefined;
+
   /** Runs until `signal` aborts; throws LeaderElectionLost when leadership is lost. */
   async run(signal: AbortSignal): Promise<void> {
-    await this.manager.start(signal);
+    const { webhooks } = this.options;
+    if (webhooks) {
+      this.webhooks = await startAdmissionWebhooks({
+        ...webhooks,
+        runnerClient: this.options.runner,
+        targetClient: this.options.target,
+        runnerNamespace: this.options.runnerNamespace,
+        catalog,
+        argusVersion: version,
+        signal,
+      });
+    }
+    try {
+      await this.manager.start(signal);
+    } finally {
+      await this.webhooks?.close();
+    }
   }
 }

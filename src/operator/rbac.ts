@@ -51,6 +51,12 @@ export function operatorTargetRules(): PolicyRule[] {
     // Rule options come from ConfigMaps a scan names, in any namespace.
     { apiGroups: [''], resources: ['configmaps'], verbs: ['get'] },
     { apiGroups: ['', 'events.k8s.io'], resources: ['events'], verbs: ['create', 'patch'] },
+    // Server-side apply creates the configurations the first time (create cannot be limited by name).
+    {
+      apiGroups: ['admissionregistration.k8s.io'],
+      resources: ['mutatingwebhookconfigurations', 'validatingwebhookconfigurations'],
+      verbs: ['create'],
+    },
     withNames(
       {
         apiGroups: ['admissionregistration.k8s.io'],

@@ -537,3 +537,34 @@ describe('operator restarts and failures', () => {
     }
   });
 });
+
+// Last: the webhook configurations stay registered after the operator stops (as in a real cluster).
+describe('admission through the operator', () => {
+  test('the operator serves the webhooks: bad specs are refused with fields, good ones defaulted', async () => {
+    const op = startOperator({
+      webhooks: { host: '127.0.0.1', ipAddresses: ['127.0.0.1'], url: (port) => `https://127.0.0.1:${port}` },
+    });
+    try {
+      await waitFor('the webhooks serving', () => (op.operator.webhooks ? true : undefined));
+      const refused = await target.kubectl(
+        ['create', '-f', '-'],
+        stringify({
+          apiVersion: complianceScanType.apiVersion,
+          kind: 'ComplianceScan',
+          metadata: { name: 'refused' },
+          spec: { rulesets: [{ id: 'security-hardened-k8s', version: 'v9' }], outputs: [{ name: 'nowhere' }] },
+        }),
+      );
+      assert.notEqual(refused.code, 0);
+      assert.match(refused.stderr, /spec\.rulesets\[0\]\.version: Unsupported value: "v9"/);
+      assert.match(refused.stderr, /spec\.outputs\[0\]\.name: Not found/);
+      const scan = await createScan({ rulesets: [{ id: 'pod-security-standards' }] });
+      assert.deepEqual(scan.spec?.rulesets, [{ id: 'pod-security-standards', version: 'v1.36' }]);
+      assert.equal((await finished(scan)).status?.phase, 'Completed');
+    } finally {
+      await op.stop();
+      await targetAdmin.deleteIfExists(Resources.mutatingWebhookConfigurations, 'argus-operator');
+      await targetAdmin.deleteIfExists(Resources.validatingWebhookConfigurations, 'argus-operator');
+    }
+  });
+});

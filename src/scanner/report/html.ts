@@ -2,7 +2,7 @@
 // status, a status bar), then every ruleset's rules with their checks and targets, with filtering by status and
 // severity, free-text search, collapse/expand and a print stylesheet. Every value from the report is escaped.
 import { severities, statusRank, type Status } from '../engine/result.ts';
-import { version as argusVersion } from '../../cli/version.ts';
+import { version as argusVersion } from '../../util/version.ts';
 import {
   badge,
   collapsible,

@@ -20,7 +20,7 @@
 //   }
 //   A check's `targets` has a key for each report that had the check (an empty list when it had no targets).
 import { ValidationError } from '../../api/validation.ts';
-import { version as argusVersion } from '../../cli/version.ts';
+import { version as argusVersion } from '../../util/version.ts';
 import { statusRank, type Severity, type Status, type Target } from '../engine/result.ts';
 import {
   badge,

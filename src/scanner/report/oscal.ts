@@ -11,7 +11,7 @@
 //       else (only Skipped / Not Implemented, or no checks) -> not-satisfied, reason other: not assessed
 // UUIDs are random (crypto.randomUUID); props outside the OSCAL core carry the Argus namespace.
 import { randomUUID } from 'node:crypto';
-import { version as argusVersion } from '../../cli/version.ts';
+import { version as argusVersion } from '../../util/version.ts';
 import type { Status } from '../engine/result.ts';
 import { targetName } from './sarif.ts';
 import type { Report, ReportRule } from './report.ts';

@@ -4,7 +4,7 @@ import Type, { type Static } from 'typebox';
 import { readFile } from 'node:fs/promises';
 import { oneOf, parse, ValidationError } from '../../api/validation.ts';
 import { severities, statuses, statusRank, type ProviderResult, type Status } from '../engine/result.ts';
-import { version as argusVersion } from '../../cli/version.ts';
+import { version as argusVersion } from '../../util/version.ts';
 
 const StatusSchema = oneOf(statuses);
 const TargetSchema = Type.Record(Type.String(), Type.String());

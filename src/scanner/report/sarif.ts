@@ -3,7 +3,7 @@
 // Warning -> warning, everything else -> note; Accepted results carry an external suppression with the check's
 // message as the justification, so viewers hide them by default. Targets become logical locations.
 import { createHash } from 'node:crypto';
-import { version as argusVersion } from '../../cli/version.ts';
+import { version as argusVersion } from '../../util/version.ts';
 import type { Status } from '../engine/result.ts';
 import type { Report } from './report.ts';
 
