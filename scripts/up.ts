@@ -15,6 +15,7 @@ import { ReportsServer } from '../src/reports-server/server.ts';
 import { openStorage, type ReportStorage } from '../src/reports-server/storage/index.ts';
 import { version } from '../src/cli/version.ts';
 import { errorMessage } from '../src/util/log.ts';
+import { waitFor } from '../src/util/time.ts';
 import { createCA, issueCertificate } from '../src/util/pki.ts';
 import { registerAPIService } from '../test/testbed/aggregation.ts';
 import { cacheRoot } from '../test/testbed/binaries.ts';
@@ -87,7 +88,8 @@ EOF
   ${cp.binaries.kubectl} get cscan -w                   # Pending, Running, Completed with passed and failed rules
 
 Components: the control plane, the node agent, the scanner, the reports API server (SQLite) and the
-compliance operator (Jobs in argus-system; ReportOutput "configmap" writes to kube-system) run now; the
+compliance operator (Jobs in argus-system, admission webhooks; ReportOutput "configmap" writes to
+kube-system) run now; the
 extensions and attestation controllers join here as they are built.
 Press Ctrl-C to stop; everything started here is removed.`);
   if (values['exit-when-ready']) await shutdown(0);
@@ -125,11 +127,13 @@ async function startOperator(): Promise<void> {
     image: 'argus',
     jobServiceAccount: 'kube-system/argus-runner',
     timeoutSeconds: 600,
+    webhooks: { host: '127.0.0.1', ipAddresses: ['127.0.0.1'], url: (port) => `https://127.0.0.1:${port}` },
   });
   const abort = new AbortController();
   const done = running
     .run(abort.signal)
     .catch((err: unknown) => say(`argus up: operator stopped: ${errorMessage(err)}`));
+  await waitFor('the admission webhooks', () => running.webhooks !== undefined, { timeoutMs: 60_000 });
   operator = {
     stop: async () => {
       abort.abort();
