@@ -7,8 +7,8 @@
 // chart deploy/helm/argus-operator renders the same objects: scripts/generate-chart.ts writes its RBAC and
 // webhook templates from the functions here, and test/unit/operator/manifests-helm.test.ts compares the rest.
 import { createHash } from 'node:crypto';
-import { readFileSync } from 'node:fs';
 import { stringify } from 'yaml';
+import { version } from '../util/version.ts';
 import { DEFAULT_JOB_SERVICE_ACCOUNT, WEBHOOK_CONFIGURATION_NAME } from './names.ts';
 import { operatorRunnerRbac, operatorTargetRbac, parseServiceAccount } from './rbac.ts';
 import { webhookConfigurations as operatorWebhookConfigurations } from './webhooks/configurations.ts';
@@ -18,9 +18,7 @@ export type Manifest = Record<string, unknown>;
 export const OPERATOR_NAME = 'argus-operator';
 export const DEFAULT_NAMESPACE = 'argus-system';
 export const IMAGE_REPOSITORY = 'ghcr.io/argus-io/argus';
-export const argusVersion: string = (
-  JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string }
-).version;
+export const argusVersion = version;
 export const DEFAULT_IMAGE = `${IMAGE_REPOSITORY}:${argusVersion}`;
 export const DEFAULT_SCAN_TIMEOUT = '10m';
 
@@ -101,8 +99,8 @@ export function operatorRbacManifests(options: {
 
 /**
  * The two webhook configurations of src/operator/webhooks/configurations.ts for the operator's Service, without
- * caBundle: the chart creates them (the operator may only get and patch them) and the operator server-side
- * applies the CA bundle (and its own managed-by label) at runtime.
+ * caBundle: the chart creates them, so that helm uninstall removes them, and the operator server-side applies
+ * the CA bundle (and its own managed-by label) at runtime.
  */
 export function webhookConfigurations(
   service: { namespace: string; name: string },
