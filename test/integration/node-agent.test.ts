@@ -107,6 +107,30 @@ void test('recognises the Argus image by its repository base name', () => {
   }
 });
 
+void test('an emptyDir at /tmp (read-only root file system pattern) hides none of the other volumes', async () => {
+  const ns = await namespace();
+  await client.create(Resources.configMaps, { metadata: { name: 'greeting', namespace: ns }, data: { hello: 'hi' } });
+  await createJob(ns, 'tmp-mount', {
+    volumes: [
+      { name: 'tmp', emptyDir: {} },
+      { name: 'greeting', configMap: { name: 'greeting' } },
+    ],
+    containers: [
+      {
+        name: 'main',
+        image: IMAGE,
+        args: ['debug', 'cat', '/etc/argus-cfg/hello'],
+        volumeMounts: [
+          { name: 'tmp', mountPath: '/tmp' },
+          { name: 'greeting', mountPath: '/etc/argus-cfg' },
+        ],
+      },
+    ],
+  });
+  await jobCondition(ns, 'tmp-mount', 'Complete');
+  assert.match(logs(await jobPod(ns, 'tmp-mount')), /hi/);
+});
+
 void test('a Job runs with the in-cluster credentials of its service account', async () => {
   const ns = await namespace();
   await createJob(ns, 'whoami', { containers: [{ name: 'main', image: IMAGE, args: ['debug', 'whoami'] }] });

@@ -20,6 +20,16 @@ import { delimiter, dirname, join } from 'node:path';
 import { alive } from '../process.ts';
 
 export const AGENT_DIR_PREFIX = 'argus-node-';
+
+/**
+ * Where agents keep their pods' files. Not under /tmp: pods often mount an emptyDir at /tmp (with a read-only
+ * root file system), which inside their mount namespace would hide the sources of their other volumes.
+ */
+export function agentRoot(): string {
+  const root = process.getuid?.() === 0 ? '/run/argus-testbed' : tmpdir();
+  mkdirSync(root, { recursive: true });
+  return root;
+}
 export const OWNER_FILE = 'owner.pid';
 // Directories and files created on the host as mount points, shared by every agent on the machine.
 const MOUNT_POINTS_FILE = join(tmpdir(), 'argus-mount-points.list');
@@ -116,12 +126,12 @@ export function sweepAbandoned(): void {
 function agentDirs(): { dir: string; pid: number | undefined }[] {
   let entries: string[];
   try {
-    entries = readdirSync(tmpdir()).filter((e) => e.startsWith(AGENT_DIR_PREFIX));
+    entries = readdirSync(agentRoot()).filter((e) => e.startsWith(AGENT_DIR_PREFIX));
   } catch {
     return [];
   }
   return entries.map((entry) => {
-    const dir = join(tmpdir(), entry);
+    const dir = join(agentRoot(), entry);
     try {
       return { dir, pid: Number(readFileSync(join(dir, OWNER_FILE), 'utf8')) || undefined };
     } catch {

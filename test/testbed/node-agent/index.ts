@@ -35,7 +35,7 @@
 // privileged pods are accepted: there is no isolation to lift.
 import { randomBytes, randomUUID } from 'node:crypto';
 import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { availableParallelism, release, tmpdir, totalmem } from 'node:os';
+import { availableParallelism, release, totalmem } from 'node:os';
 import { join } from 'node:path';
 import type { V1Node, V1NodeCondition, V1Pod } from '@kubernetes/client-node';
 import { isConflict, isNotFound, type KubeClient } from '../../../src/kube/client.ts';
@@ -43,7 +43,15 @@ import { Resources, type KubeList, type KubeObject } from '../../../src/kube/res
 import { errorMessage, logger, type Logger } from '../../../src/util/log.ts';
 import { microTime, sleep } from '../../../src/util/time.ts';
 import type { ControlPlane } from '../controlplane.ts';
-import { AGENT_DIR_PREFIX, hostTools, OWNER_FILE, releaseMountPoints, sweepAbandoned, type HostTools } from './host.ts';
+import {
+  AGENT_DIR_PREFIX,
+  agentRoot,
+  hostTools,
+  OWNER_FILE,
+  releaseMountPoints,
+  sweepAbandoned,
+  type HostTools,
+} from './host.ts';
 import { KubeletServer, type ExecTarget } from './kubelet-api.ts';
 import { configFile, defaultKubeletConfig, flagValue, mergePatch, type KubeletConfig } from './kubelet-config.ts';
 import { NodeHost, type HostProcess, type NodeFileOptions } from './node-host.ts';
@@ -144,7 +152,7 @@ export class NodeAgent {
     this.client = cp.client(`argus-node-agent/${this.name}`);
     this.log = logger('node-agent', { node: this.name });
     sweepAbandoned();
-    this.dir = mkdtempSync(join(tmpdir(), `${AGENT_DIR_PREFIX}${this.name}-`));
+    this.dir = mkdtempSync(join(agentRoot(), `${AGENT_DIR_PREFIX}${this.name}-`));
     writeFileSync(join(this.dir, OWNER_FILE), String(process.pid));
     live.add(this);
   }
