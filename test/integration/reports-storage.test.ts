@@ -6,6 +6,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
+import pg from 'pg';
 import type { KubeObject } from '../../src/api/meta.ts';
 import { StorageError } from '../../src/reports-server/storage/errors.ts';
 import { openPostgresStorage } from '../../src/reports-server/storage/postgres.ts';
@@ -18,7 +19,7 @@ import {
 import { matches, resolveSelectors } from '../../src/reports-server/storage/selectors.ts';
 import { openSqliteStorage } from '../../src/reports-server/storage/sqlite.ts';
 import type { ReportStorage, StorageOptions, Watch, WatchEvent } from '../../src/reports-server/storage/types.ts';
-import { buildListQuery, numberPlaceholders } from '../../src/reports-server/storage/sql.ts';
+import { buildListQuery, migrations, numberPlaceholders } from '../../src/reports-server/storage/sql.ts';
 import { parseLabelSelector } from '../../src/reports-server/storage/selectors.ts';
 import { sleep } from '../../src/util/time.ts';
 import { PostgresServer, type DatabaseOptions } from '../testbed/postgres.ts';
@@ -682,6 +683,72 @@ for (const backend of backends) {
 }
 
 describe('reports storage: PostgreSQL replicas and outages', () => {
+  test('migration 2 upgrades a PostgreSQL database written before: objects, change log, results', async () => {
+    const db = await pgServer!.createDatabase('upgrade');
+    // as the store's own user, so that it owns the tables it then migrates
+    const client = new pg.Client({ ...db });
+    await client.connect();
+    const object = report('old', 'team', {
+      metadata: { name: 'old', namespace: 'team', uid: 'u-1', resourceVersion: '2', generation: 1 },
+      results: [{ policy: 'stig', rule: 'r1', result: 'fail', severity: 'high', message: 'old runs as root (old)' }],
+    });
+    const previous = { ...object, metadata: { ...object.metadata, resourceVersion: '1' } };
+    try {
+      await client.query(
+        'CREATE TABLE schema_migrations (version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at TEXT NOT NULL)',
+      );
+      for (const statement of migrations[0]!.statements('postgres')) await client.query(statement);
+      await client.query("INSERT INTO schema_migrations VALUES (1, 'v1', '2026-11-01T00:00:00Z')");
+      await client.query(
+        "INSERT INTO resource_types (api_group, resource, kind) VALUES ('wgpolicyk8s.io', 'policyreports', 'PolicyReport')",
+      );
+      await client.query('UPDATE state SET rv = 2');
+      const inserted = await client.query<{ id: string }>(
+        "INSERT INTO objects (type_id, namespace, name, uid, rv, object) VALUES (1, 'team', 'old', 'u-1', 2, $1) RETURNING id",
+        [JSON.stringify(object)],
+      );
+      const id = inserted.rows[0]!.id;
+      await client.query("INSERT INTO labels VALUES ($1, 1, 'team', 'old', 'app', 'old')", [id]);
+      await client.query(
+        `INSERT INTO results (object_id, idx, resource_idx, policy, rule, severity, result, scored, message, found_at,
+           resource_api_version, resource_kind, resource_namespace, resource_name, resource)
+         VALUES ($1, 0, 0, 'stig', 'r1', 'high', 'fail', true, 'old runs as root (old)', '2026-11-01T10:00:00.250Z',
+           'v1', 'Pod', 'team', 'old', 'Pod/team/old')`,
+        [id],
+      );
+      const change =
+        'INSERT INTO changes (rv, type_id, namespace, name, event, object, prev_object, created_at) VALUES ($1, 1, $2, $3, $4, $5, $6, $7)';
+      await client.query(change, [1, 'team', 'old', 'ADDED', JSON.stringify(previous), null, Date.now()]);
+      await client.query(change, [
+        2,
+        'team',
+        'old',
+        'MODIFIED',
+        JSON.stringify(object),
+        JSON.stringify(previous),
+        Date.now(),
+      ]);
+    } finally {
+      await client.end();
+    }
+    const s = track(await openPostgresStorage({ ...db, ...fast }));
+    assert.deepEqual(await s.get(policyReports, 'team', 'old'), object);
+    assert.deepEqual((await s.list(policyReports, { labelSelector: 'app=old' })).items, [object]);
+    assert.deepEqual((await s.list(policyReports, { resourceVersion: '1', resourceVersionMatch: 'Exact' })).items, [
+      previous,
+    ]);
+    const rows = await s.queryResults({});
+    assert.deepEqual(
+      rows.map((r) => [r.report, r.policy, r.severity, r.result, r.scored, r.message, r.timestamp, r.resource]),
+      [['old', 'stig', 'high', 'fail', true, 'old runs as root (old)', '2026-11-01T10:00:00.250Z', 'Pod/team/old']],
+    );
+    const watch = await s.watch(policyReports, { resourceVersion: '1' });
+    assert.deepEqual(await take(watch, 1), [{ type: 'MODIFIED', object }]);
+    watch.close();
+    const next = await s.create(policyReports, report('new', 'team'));
+    assert.equal(next.metadata.resourceVersion, '3');
+  });
+
   test('PostgreSQL plans a label selector on the label index, not a scan of all objects', async () => {
     const db = await pgServer!.createDatabase('plans');
     const s = track(await openPostgresStorage({ ...db, ...fast }));
