@@ -6,6 +6,7 @@ import { KubeClient } from '../kube/client.ts';
 import { LeaderElectionLost, shutdownSignal } from '../kube/manager.ts';
 import { loadDefaultOptions } from '../operator/scan/config.ts';
 import { DEFAULT_JOB_SERVICE_ACCOUNT, DEFAULT_SCAN_TIMEOUT_SECONDS } from '../operator/names.ts';
+import { DEFAULT_IMAGE, DEFAULT_NAMESPACE, manifestsYaml, operatorManifests } from '../operator/manifests.ts';
 import { Operator, type OperatorOptions } from '../operator/operator.ts';
 import { parseServiceAccount } from '../operator/rbac.ts';
 import { catalog } from '../scanner/catalog.ts';
@@ -117,14 +118,59 @@ function webhookSettings(flags: Flags): OperatorOptions['webhooks'] {
 }
 
 export function registerOperator(program: Command): void {
-  program
-    .command('operator')
+  const command = program.command('operator');
+  command
+    .command('manifests')
+    .description('print the manifests that run the operator in a cluster (the same objects as the Helm chart)')
+    .option('--namespace <name>', 'namespace of the operator', DEFAULT_NAMESPACE)
+    .option('--image <image>', 'the argus image of the operator and its Jobs', DEFAULT_IMAGE)
+    .option('--runner-namespace <name>', 'namespace of the scan Jobs (default: --namespace)')
+    .option('--target-kubeconfig-secret <name>', 'Secret (key kubeconfig) for a remote target; absent: this cluster')
+    .option(
+      '--job-service-account <namespace/name>',
+      'target ServiceAccount the Jobs act as',
+      DEFAULT_JOB_SERVICE_ACCOUNT,
+    )
+    .option('--replicas <n>', 'replicas (one leads)', '2')
+    .option('--no-webhooks', 'without the admission webhooks')
+    .action(
+      (flags: {
+        namespace: string;
+        image: string;
+        runnerNamespace?: string;
+        targetKubeconfigSecret?: string;
+        jobServiceAccount: string;
+        replicas: string;
+        webhooks: boolean;
+      }) => {
+        const replicas = Number(flags.replicas);
+        if (!Number.isInteger(replicas) || replicas < 1) {
+          process.stderr.write('argus operator manifests: --replicas must be a positive integer\n');
+          process.exitCode = 2;
+          return;
+        }
+        process.stdout.write(
+          manifestsYaml(
+            operatorManifests({
+              namespace: flags.namespace,
+              image: flags.image,
+              replicas,
+              jobServiceAccount: flags.jobServiceAccount,
+              webhooks: flags.webhooks,
+              ...(flags.runnerNamespace ? { runnerNamespace: flags.runnerNamespace } : {}),
+              ...(flags.targetKubeconfigSecret ? { targetKubeconfigSecret: flags.targetKubeconfigSecret } : {}),
+            }),
+          ),
+        );
+      },
+    );
+  command
     .description('ComplianceScan and ScheduledComplianceScan controllers: scan Jobs on this cluster, scans on a target')
     .option('--kubeconfig <path>', 'the cluster the operator and its Jobs run in (default: $KUBECONFIG, in-cluster)')
     .option('--target-kubeconfig <path>', 'the cluster whose ComplianceScans are reconciled (default: --kubeconfig)')
     .option('--target-server <url>', 'the target API server as scan Jobs reach it (default: as the operator does)')
     .option('--runner-namespace <name>', 'namespace of the scan Jobs (default: $POD_NAMESPACE)')
-    .option('--image <image>', 'the argus image of the scan Jobs and ops pods', `argus:${version}`)
+    .option('--image <image>', 'the argus image of the scan Jobs and ops pods', DEFAULT_IMAGE)
     .option('--image-pull-policy <policy>', 'imagePullPolicy of the scan Jobs')
     .option(
       '--job-service-account <namespace/name>',

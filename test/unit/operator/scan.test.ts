@@ -205,3 +205,20 @@ describe('operator flags', () => {
     assert.throws(() => parseBindAddress('8081', '--health-probe-bind-address'), /--health-probe-bind-address/);
   });
 });
+
+describe('argus operator manifests', () => {
+  test('prints the chart’s objects for a namespace, and refuses bad flags', async () => {
+    const { spawnSync } = await import('node:child_process');
+    const run = (...args: string[]) =>
+      spawnSync(process.execPath, ['src/cli/main.ts', 'operator', 'manifests', ...args], { encoding: 'utf8' });
+    const ok = run('--namespace', 'compliance', '--no-webhooks');
+    assert.equal(ok.status, 0, ok.stderr);
+    const kinds = ok.stdout.match(/^kind: \w+/gm) ?? [];
+    assert.ok(kinds.includes('kind: Deployment'));
+    assert.ok(!kinds.includes('kind: ValidatingWebhookConfiguration'));
+    assert.match(ok.stdout, /--runner-namespace=compliance/);
+    const bad = run('--replicas', 'none');
+    assert.equal(bad.status, 2);
+    assert.match(bad.stderr, /--replicas/);
+  });
+});
