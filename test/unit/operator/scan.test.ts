@@ -213,7 +213,7 @@ describe('argus operator manifests', () => {
       spawnSync(process.execPath, ['src/cli/main.ts', 'operator', 'manifests', ...args], { encoding: 'utf8' });
     const ok = run('--namespace', 'compliance', '--no-webhooks');
     assert.equal(ok.status, 0, ok.stderr);
-    const kinds = ok.stdout.match(/^kind: \w+/gm) ?? [];
+    const kinds: string[] = ok.stdout.match(/^kind: \w+/gm) ?? [];
     assert.ok(kinds.includes('kind: Deployment'));
     assert.ok(!kinds.includes('kind: ValidatingWebhookConfiguration'));
     assert.match(ok.stdout, /--runner-namespace=compliance/);
