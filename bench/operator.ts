@@ -9,13 +9,12 @@ import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { V1Job } from '@kubernetes/client-node';
-import { stringify } from 'yaml';
-import { complianceScanType, dikiCrds, type ComplianceScan } from '../src/api/diki/index.ts';
+import { complianceScanType, type ComplianceScan } from '../src/api/diki/index.ts';
 import type { KubeClient } from '../src/kube/client.ts';
 import { Resources, type KubeObject } from '../src/kube/resources.ts';
 import { SCAN_UID_LABEL } from '../src/operator/names.ts';
-import { operatorRunnerRbac, operatorTargetRbac } from '../src/operator/rbac.ts';
 import { waitFor } from '../src/util/time.ts';
+import { prepareOperatorClusters } from '../test/support/operator.ts';
 import { ControlPlane } from '../test/testbed/controlplane.ts';
 import { NodeAgent } from '../test/testbed/node-agent/index.ts';
 import { mib, pool, secs, since, within, type BenchContext, type Benchmark, type Report } from './lib/benchmark.ts';
@@ -42,21 +41,9 @@ async function run(ctx: BenchContext): Promise<Report> {
   let operator: ReturnType<typeof spawn> | undefined;
   try {
     agent = await NodeAgent.start(runner, { name: 'bench-seed', maxRunningPods: SLOTS });
-    const identity = { kind: 'User' as const, name: 'argus-operator' };
-    await apply(target, [...dikiCrds(), ...operatorTargetRbac({ operator: identity })]);
+    await prepareOperatorClusters(target, runner, RUNNER_NAMESPACE);
     const runnerAdmin = runner.client('argus-bench/admin');
     const targetAdmin = target.client('argus-bench/admin');
-    await runnerAdmin.create(Resources.namespaces, { metadata: { name: RUNNER_NAMESPACE } });
-    await apply(runner, operatorRunnerRbac({ operator: identity, runnerNamespace: RUNNER_NAMESPACE }));
-    await waitFor('the runner namespace ServiceAccount', () =>
-      runnerAdmin.getOrUndefined(Resources.serviceAccounts, 'default', RUNNER_NAMESPACE),
-    );
-    await waitFor('the diki CRDs', () =>
-      targetAdmin
-        .list(cscan)
-        .then(() => true)
-        .catch(() => false),
-    );
 
     const runnerKubeconfig = runner.writeKubeconfig(join(dir, 'runner'), await runner.identity('argus-operator'));
     const targetKubeconfig = target.writeKubeconfig(join(dir, 'target'), await target.identity('argus-operator'));
@@ -185,14 +172,6 @@ async function run(ctx: BenchContext): Promise<Report> {
     await Promise.all([target.stop(), runner.stop()]);
     rmSync(dir, { recursive: true, force: true });
   }
-}
-
-async function apply(cp: ControlPlane, objects: unknown[]): Promise<void> {
-  const result = await cp.kubectl(
-    ['apply', '--server-side', '-f', '-'],
-    objects.map((o) => stringify(o)).join('---\n'),
-  );
-  if (result.code !== 0) throw new Error(`kubectl apply: ${result.stderr}`);
 }
 
 async function watchJobs(client: KubeClient, created: Map<string, Set<string>>, signal: AbortSignal): Promise<void> {

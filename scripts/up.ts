@@ -5,7 +5,6 @@
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import { stringify } from 'yaml';
 import { dikiCrds } from '../src/api/diki/index.ts';
 import { readAuthenticationConfig } from '../src/kube/authn-config.ts';
 import { Resources } from '../src/kube/resources.ts';
@@ -19,6 +18,7 @@ import { waitFor } from '../src/util/time.ts';
 import { createCA, issueCertificate } from '../src/util/pki.ts';
 import { registerAPIService } from '../test/testbed/aggregation.ts';
 import { cacheRoot } from '../test/testbed/binaries.ts';
+import { applyManifests } from '../test/support/operator.ts';
 import { ControlPlane } from '../test/testbed/controlplane.ts';
 import { NodeAgent } from '../test/testbed/node-agent/index.ts';
 
@@ -105,11 +105,7 @@ Press Ctrl-C to stop; everything started here is removed.`);
 async function startOperator(): Promise<void> {
   const client = cp.client('argus-up/operator');
   const manifests = [...dikiCrds(), ...operatorTargetRbac({ operator: { kind: 'User', name: 'argus-operator' } })];
-  const applied = await cp.kubectl(
-    ['apply', '--server-side', '-f', '-'],
-    manifests.map((m) => stringify(m)).join('---\n'),
-  );
-  if (applied.code !== 0) throw new Error(`applying the operator's CRDs and RBAC: ${applied.stderr}`);
+  await applyManifests(cp, manifests);
   await client.create(Resources.namespaces, { metadata: { name: 'argus-system' } });
   await cp.kubectl(['wait', '--for=condition=Established', '--timeout=60s', 'crd/reportoutputs.diki.gardener.cloud']);
   const output = [

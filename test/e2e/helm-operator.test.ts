@@ -3,10 +3,6 @@
 // ComplianceScan runs in a Job and completes. The webhooks are off here: the testbed has no Service routing
 // (kube-proxy) for kube-apiserver to reach a webhook Service; test/integration/operator.test.ts covers them.
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import { stringify } from 'yaml';
 import { chartDir } from '../../scripts/generate-chart.ts';
@@ -16,23 +12,25 @@ import type { KubeObject } from '../../src/kube/resources.ts';
 import { waitFor } from '../../src/util/time.ts';
 import { ensureHelm } from '../testbed/binaries.ts';
 import { ControlPlane } from '../testbed/controlplane.ts';
+import { helmFor, type Helm } from '../testbed/helm.ts';
+import type { CommandResult } from '../testbed/process.ts';
 import { NodeAgent } from '../testbed/node-agent/index.ts';
 
 let cp: ControlPlane;
 let agent: NodeAgent;
 let client: KubeClient;
-let helmBinary: string;
-let helmHome: string;
+let helmCli: Helm;
 
 before(
   async () => {
-    [cp, helmBinary] = await Promise.all([
+    const [started, helmBinary] = await Promise.all([
       ControlPlane.start({ name: 'helm-operator' }),
       ensureHelm((line) => process.stderr.write(`helm: ${line}\n`)),
     ]);
+    cp = started;
+    helmCli = helmFor(cp, helmBinary);
     client = cp.client();
     agent = await NodeAgent.start(cp, { name: 'helm-node' });
-    helmHome = mkdtempSync(join(tmpdir(), 'argus-helm-e2e-'));
   },
   { timeout: 30 * 60_000 },
 );
@@ -40,28 +38,10 @@ before(
 after(async () => {
   await agent?.stop();
   await cp?.stop();
-  if (helmHome) rmSync(helmHome, { recursive: true, force: true });
+  helmCli?.close();
 });
 
-function helm(...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(helmBinary, [...args, '--kubeconfig', cp.kubeconfigPath], {
-      stdio: ['ignore', 'pipe', 'pipe'],
-      env: {
-        ...process.env,
-        HELM_CONFIG_HOME: join(helmHome, 'c'),
-        HELM_CACHE_HOME: join(helmHome, 'k'),
-        HELM_DATA_HOME: join(helmHome, 'd'),
-      },
-    });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
-    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
-    child.on('error', reject);
-    child.on('close', (code) => resolve({ code: code ?? -1, stdout, stderr }));
-  });
-}
+const helm = (...args: string[]): Promise<CommandResult> => helmCli.run(...args);
 
 test('helm install runs the operator, and a ComplianceScan completes in a Job', async () => {
   // One replica: pods of the testbed share the host's network, so two would both bind the probe port.

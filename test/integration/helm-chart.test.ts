@@ -4,10 +4,6 @@
 // through SubjectAccessReviews), a remote-target release installs nothing for the target, and helm uninstall
 // removes the releases' objects (the CRDs stay, as Helm does for crds/). The operator's pods do not run here.
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import { stringify } from 'yaml';
 import { chartDir } from '../../scripts/generate-chart.ts';
@@ -16,11 +12,12 @@ import type { KubeClient } from '../../src/kube/client.ts';
 import { waitFor } from '../../src/util/time.ts';
 import { ensureHelm } from '../testbed/binaries.ts';
 import { ControlPlane } from '../testbed/controlplane.ts';
+import { helmFor, type Helm } from '../testbed/helm.ts';
+import type { CommandResult } from '../testbed/process.ts';
 
 let cp: ControlPlane;
 let client: KubeClient;
-let helmBinary: string;
-let helmHome: string;
+let helmCli: Helm;
 
 const NAMESPACE = 'argus-system';
 const OPERATOR = `system:serviceaccount:${NAMESPACE}:argus-operator`;
@@ -30,41 +27,24 @@ const REMOTE_OPERATOR = `system:serviceaccount:${REMOTE_NAMESPACE}:remote-argus-
 
 before(
   async () => {
-    [cp, helmBinary] = await Promise.all([
+    const [started, helmBinary] = await Promise.all([
       ControlPlane.start({ name: 'helm-chart' }),
       ensureHelm((line) => process.stderr.write(`helm: ${line}\n`)),
     ]);
+    cp = started;
+    helmCli = helmFor(cp, helmBinary);
     client = cp.client();
-    helmHome = mkdtempSync(join(tmpdir(), 'argus-helm-'));
   },
   { timeout: 30 * 60_000 },
 );
 
 after(async () => {
   await cp?.stop();
-  if (helmHome) rmSync(helmHome, { recursive: true, force: true });
+  helmCli?.close();
 });
 
 /** Runs helm against the control plane, with its configuration and cache in a directory of this test. */
-function helm(...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(helmBinary, [...args, '--kubeconfig', cp.kubeconfigPath], {
-      stdio: ['ignore', 'pipe', 'pipe'],
-      env: {
-        ...process.env,
-        HELM_CONFIG_HOME: join(helmHome, 'config'),
-        HELM_CACHE_HOME: join(helmHome, 'cache'),
-        HELM_DATA_HOME: join(helmHome, 'data'),
-      },
-    });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
-    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
-    child.on('error', reject);
-    child.on('close', (code) => resolve({ code: code ?? -1, stdout, stderr }));
-  });
-}
+const helm = (...args: string[]): Promise<CommandResult> => helmCli.run(...args);
 
 const kubectl = (...args: string[]) => cp.kubectl(args);
 

@@ -14,7 +14,6 @@ import type { V1Job } from '@kubernetes/client-node';
 import { stringify } from 'yaml';
 import {
   complianceScanType,
-  dikiCrds,
   reportOutputType,
   scheduledComplianceScanType,
   type ComplianceScan,
@@ -26,8 +25,8 @@ import { KubeClient } from '../../src/kube/client.ts';
 import { Resources, type KubeObject } from '../../src/kube/resources.ts';
 import { SCAN_UID_LABEL, jobName } from '../../src/operator/names.ts';
 import { Operator, type OperatorOptions } from '../../src/operator/operator.ts';
-import { operatorRunnerRbac, operatorTargetRbac } from '../../src/operator/rbac.ts';
 import { waitFor } from '../../src/util/time.ts';
+import { prepareOperatorClusters } from '../support/operator.ts';
 import { ControlPlane } from '../testbed/controlplane.ts';
 import { NodeAgent } from '../testbed/node-agent/index.ts';
 import { PostgresServer } from '../testbed/postgres.ts';
@@ -56,19 +55,7 @@ before(async () => {
   targetAdmin = target.client();
   runnerAdmin = runner.client();
   agent = await NodeAgent.start(runner, { name: 'seed-node' });
-  const operator = { kind: 'User' as const, name: 'argus-operator' };
-  await kubectlApply(target, [...dikiCrds(), ...reportCrds(), ...operatorTargetRbac({ operator })]);
-  await runnerAdmin.create(Resources.namespaces, { metadata: { name: RUNNER_NAMESPACE } });
-  await kubectlApply(runner, operatorRunnerRbac({ operator, runnerNamespace: RUNNER_NAMESPACE }));
-  await waitFor('the runner namespace default ServiceAccount', () =>
-    runnerAdmin.getOrUndefined(Resources.serviceAccounts, 'default', RUNNER_NAMESPACE),
-  );
-  await waitFor('the diki CRDs', () =>
-    targetAdmin
-      .list(cscan)
-      .then(() => true)
-      .catch(() => false),
-  );
+  await prepareOperatorClusters(target, runner, RUNNER_NAMESPACE, reportCrds());
   operatorTarget = new KubeClient(target.kubeConfig(await target.identity('argus-operator')), {
     userAgent: 'argus-operator-test',
   });
@@ -82,14 +69,6 @@ after(async () => {
   await agent?.stop();
   await Promise.all([target?.stop(), runner?.stop()]);
 });
-
-async function kubectlApply(cp: ControlPlane, objects: unknown[]): Promise<void> {
-  const result = await cp.kubectl(
-    ['apply', '--server-side', '-f', '-'],
-    objects.map((o) => stringify(o)).join('---\n'),
-  );
-  assert.equal(result.code, 0, result.stderr);
-}
 
 /** Runs an operator until the returned stop() (one at a time: they would share the runner namespace). */
 function startOperator(options: Partial<OperatorOptions> = {}): { operator: Operator; stop: () => Promise<void> } {

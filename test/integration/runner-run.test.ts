@@ -1,7 +1,6 @@
 // `argus run scan` and `argus run export` as the two containers of a ComplianceScan Job run them: real
 // processes against a testbed control plane with the diki CRDs, talking to it through a kubeconfig file.
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -21,6 +20,7 @@ import { reportStatus } from '../../src/runner/summary.ts';
 import { readReport } from '../../src/scanner/report/report.ts';
 import { waitFor } from '../../src/util/time.ts';
 import { ControlPlane } from '../testbed/controlplane.ts';
+import { runCommand, type CommandResult } from '../testbed/process.ts';
 
 const cli = join(import.meta.dirname, '../../src/cli/main.ts');
 const scans = complianceScanType.resourceType;
@@ -49,17 +49,7 @@ after(async () => {
   if (dir) rmSync(dir, { recursive: true, force: true });
 });
 
-function argus(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [cli, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
-    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
-    child.on('error', reject);
-    child.on('close', (code) => resolve({ code: code ?? -1, stdout, stderr }));
-  });
-}
+const argus = (args: string[]): Promise<CommandResult> => runCommand(process.execPath, [cli, ...args]);
 
 /** A scanner configuration of one fast ruleset, as the operator generates it. */
 function writeConfig(name: string, ruleset: Record<string, unknown> = { id: 'security-hardened-k8s' }): string {

@@ -2,7 +2,6 @@
 // kube-controller-manager as local processes, each control plane with its own ports, PKI, service-account
 // signing keys, admin kubeconfig and aggregation-layer (front-proxy) configuration. Any number can run in
 // one process at once (a "seed" and a "shoot"). See docs/adr/0004-testbed.md.
-import { spawn } from 'node:child_process';
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -20,7 +19,7 @@ import {
 } from '../../src/util/pki.ts';
 import { waitFor } from '../../src/util/time.ts';
 import { ensureBinaries, type Binaries } from './binaries.ts';
-import { alive, freePort, ManagedProcess } from './process.ts';
+import { alive, freePort, ManagedProcess, runCommand, type CommandResult } from './process.ts';
 
 export interface ControlPlaneOptions {
   /** Shows in directory names and error messages, e.g. "seed" or "shoot". */
@@ -145,19 +144,8 @@ export class ControlPlane {
   }
 
   /** Runs kubectl (built with the control plane) against this control plane as admin. */
-  kubectl(args: string[], input?: string): Promise<{ code: number; stdout: string; stderr: string }> {
-    return new Promise((resolve, reject) => {
-      const child = spawn(this.binaries.kubectl, ['--kubeconfig', this.kubeconfigPath, ...args], {
-        stdio: ['pipe', 'pipe', 'pipe'],
-      });
-      let stdout = '';
-      let stderr = '';
-      child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
-      child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
-      child.on('error', reject);
-      child.on('close', (code) => resolve({ code: code ?? -1, stdout, stderr }));
-      child.stdin.end(input ?? '');
-    });
+  kubectl(args: string[], input?: string): Promise<CommandResult> {
+    return runCommand(this.binaries.kubectl, ['--kubeconfig', this.kubeconfigPath, ...args], { input });
   }
 
   /** Stops kube-apiserver (etcd keeps the data), as in an API-server outage. */

@@ -15,7 +15,7 @@ import { OFFLINE_REASON, runScan } from '../../../src/scanner/engine/scan.ts';
 import { Kinds } from '../../../src/scanner/objects/kinds.ts';
 import { LiveObjectSource } from '../../../src/scanner/objects/source.ts';
 import { parseReport, type Report } from '../../../src/scanner/report/report.ts';
-import { freePort } from '../../testbed/process.ts';
+import { freePort, runCommand, type CommandResult } from '../../testbed/process.ts';
 import { NodeAgent } from '../../testbed/node-agent/index.ts';
 import { scannerClusterRole, scannerOpsPodRole } from '../../../src/scanner/rbac.ts';
 import { waitFor } from '../../../src/util/time.ts';
@@ -64,17 +64,7 @@ after(async () => {
   if (dir) rmSync(dir, { recursive: true, force: true });
 });
 
-function argus(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [cli, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
-    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
-    child.on('error', reject);
-    child.on('close', (code) => resolve({ code: code ?? -1, stdout, stderr }));
-  });
-}
+const argus = (args: string[]): Promise<CommandResult> => runCommand(process.execPath, [cli, ...args]);
 
 /** Status and message per rule, targets sorted: what must agree between two scans of the same state. */
 function outcome(report: Report, skipLive: boolean): Map<string, string[]> {

@@ -3,7 +3,6 @@
 // objects of src/operator/manifests.ts for the same settings (besides Helm's own labels). helm is built from
 // the pinned module on first use (test/testbed/binaries.ts ensureHelm).
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { before, test } from 'node:test';
@@ -17,6 +16,7 @@ import {
 } from '../../../src/operator/manifests.ts';
 import { operatorRunnerRules, operatorTargetRules, operatorTokenRules } from '../../../src/operator/rbac.ts';
 import { ensureHelm } from '../../testbed/binaries.ts';
+import { runCommand, type CommandResult } from '../../testbed/process.ts';
 
 let helm: string;
 
@@ -27,17 +27,7 @@ before(
   { timeout: 30 * 60_000 },
 );
 
-function run(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(helm, args, { stdio: ['ignore', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
-    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
-    child.on('error', reject);
-    child.on('close', (code) => resolve({ code: code ?? -1, stdout, stderr }));
-  });
-}
+const run = (args: string[]): Promise<CommandResult> => runCommand(helm, args);
 
 const remoteValuesFile = join(chartDir, 'ci', 'remote-target-values.yaml');
 
