@@ -1,6 +1,7 @@
 // Benchmark of the compliance operator (issue 5): 500 ComplianceScans created at once on a target control plane;
 // `argus operator` (its own process, least-privilege RBAC) runs their Jobs on a runner control plane whose node
-// agent runs them (at most ARGUS_BENCH_OPERATOR_SLOTS pods at once, like a node of that many free slots).
+// agent runs them (at most ARGUS_BENCH_OPERATOR_SLOTS pods at once, like a node of that many free slots). The
+// operator runs at most its default --max-running-scans Jobs at once; the other scans wait Pending.
 // Reports the time until every Job exists and until every scan finished, the operator's peak memory, its API
 // requests per scan, and duplicate Jobs (a scan UID whose Job was created twice; must be zero).
 import { spawn } from 'node:child_process';
@@ -12,7 +13,7 @@ import type { V1Job } from '@kubernetes/client-node';
 import { complianceScanType, type ComplianceScan } from '../src/api/diki/index.ts';
 import type { KubeClient } from '../src/kube/client.ts';
 import { Resources, type KubeObject } from '../src/kube/resources.ts';
-import { SCAN_UID_LABEL } from '../src/operator/names.ts';
+import { DEFAULT_MAX_RUNNING_SCANS, SCAN_UID_LABEL } from '../src/operator/names.ts';
 import { waitFor } from '../src/util/time.ts';
 import { prepareOperatorClusters } from '../test/support/operator.ts';
 import { ControlPlane } from '../test/testbed/controlplane.ts';
@@ -164,6 +165,7 @@ async function run(ctx: BenchContext): Promise<Report> {
       notes: [
         'Each scan runs security-hardened-k8s against the target; the Job pod runs both containers as processes.',
         'API requests: rest_client_requests_total of the operator (both clusters, watches included), after it was ready.',
+        `The operator runs at most ${DEFAULT_MAX_RUNNING_SCANS} scan Jobs at once (its default --max-running-scans): "every Job exists" is when the last waiting scan got its Job.`,
       ],
     };
   } finally {

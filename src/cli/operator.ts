@@ -5,7 +5,11 @@ import type { Command } from 'commander';
 import { KubeClient } from '../kube/client.ts';
 import { LeaderElectionLost, shutdownSignal } from '../kube/manager.ts';
 import { loadDefaultOptions } from '../operator/scan/config.ts';
-import { DEFAULT_JOB_SERVICE_ACCOUNT, DEFAULT_SCAN_TIMEOUT_SECONDS } from '../operator/names.ts';
+import {
+  DEFAULT_JOB_SERVICE_ACCOUNT,
+  DEFAULT_MAX_RUNNING_SCANS,
+  DEFAULT_SCAN_TIMEOUT_SECONDS,
+} from '../operator/names.ts';
 import { DEFAULT_IMAGE, DEFAULT_NAMESPACE, manifestsYaml, operatorManifests } from '../operator/manifests.ts';
 import { Operator, type OperatorOptions } from '../operator/operator.ts';
 import { parseServiceAccount } from '../operator/rbac.ts';
@@ -26,6 +30,7 @@ interface Flags {
   leaderElect: boolean;
   healthProbeBindAddress: string;
   concurrency: string;
+  maxRunningScans: string;
   webhookPort: string;
   webhookHost?: string;
   webhookUrl?: string;
@@ -70,9 +75,21 @@ function checkFlags(flags: Flags) {
   if (timeoutSeconds < 1) throw new Error('--scan-timeout must be at least 1s');
   const concurrency = Number(flags.concurrency);
   if (!Number.isInteger(concurrency) || concurrency < 1) throw new Error('--concurrency must be a positive integer');
+  const maxRunningScans = Number(flags.maxRunningScans);
+  if (!Number.isInteger(maxRunningScans) || maxRunningScans < 0) {
+    throw new Error('--max-running-scans must be a whole number (0: no limit)');
+  }
   const probes = parseBindAddress(flags.healthProbeBindAddress, '--health-probe-bind-address');
   const defaults = flags.defaultOptions ? loadDefaultOptions(flags.defaultOptions, catalog) : undefined;
-  return { runnerNamespace, timeoutSeconds, concurrency, probes, defaults, webhooks: webhookSettings(flags) };
+  return {
+    runnerNamespace,
+    timeoutSeconds,
+    concurrency,
+    maxRunningScans,
+    probes,
+    defaults,
+    webhooks: webhookSettings(flags),
+  };
 }
 
 /** The admission webhooks: on when kube-apiserver can be told where they are (--webhook-url or --webhook-service). */
@@ -182,6 +199,11 @@ export function registerOperator(program: Command): void {
     .option('--leader-elect', 'elect a leader among replicas (Lease in the runner namespace)', false)
     .option('--health-probe-bind-address <address>', '/healthz, /readyz and /metrics', ':8081')
     .option('--concurrency <n>', 'scans reconciled at once', '8')
+    .option(
+      '--max-running-scans <n>',
+      'scan Jobs running at once; more scans wait Pending, oldest first (0: no limit)',
+      String(DEFAULT_MAX_RUNNING_SCANS),
+    )
     .option('--webhook-port <port>', 'HTTPS port of the admission webhooks', '9443')
     .option('--webhook-host <address>', 'address the admission webhooks listen on (default all)')
     .option('--webhook-url <url>', 'base URL kube-apiserver calls the webhooks at (a target outside this cluster)')
@@ -198,7 +220,7 @@ export function registerOperator(program: Command): void {
         process.exitCode = 2;
         return;
       }
-      const { runnerNamespace, timeoutSeconds, concurrency, probes, defaults, webhooks } = settings;
+      const { runnerNamespace, timeoutSeconds, concurrency, maxRunningScans, probes, defaults, webhooks } = settings;
       const runner = KubeClient.fromOptions({ kubeconfig: flags.kubeconfig, userAgent: `argus-operator/${version}` });
       const target = flags.targetKubeconfig
         ? KubeClient.fromOptions({ kubeconfig: flags.targetKubeconfig, userAgent: `argus-operator/${version}` })
@@ -216,6 +238,7 @@ export function registerOperator(program: Command): void {
         ...(flags.leaderElect ? { leaderElection: {} } : {}),
         probes,
         concurrency,
+        maxRunningScans,
         ...(webhooks ? { webhooks } : {}),
       });
       const log = logger('operator');

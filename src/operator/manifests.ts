@@ -9,7 +9,7 @@
 import { createHash } from 'node:crypto';
 import { stringify } from 'yaml';
 import { version } from '../util/version.ts';
-import { DEFAULT_JOB_SERVICE_ACCOUNT, WEBHOOK_CONFIGURATION_NAME } from './names.ts';
+import { DEFAULT_JOB_SERVICE_ACCOUNT, DEFAULT_MAX_RUNNING_SCANS, WEBHOOK_CONFIGURATION_NAME } from './names.ts';
 import { operatorRunnerRbac, operatorTargetRbac, parseServiceAccount } from './rbac.ts';
 import { webhookConfigurations as operatorWebhookConfigurations } from './webhooks/configurations.ts';
 
@@ -52,6 +52,8 @@ export interface OperatorManifestOptions {
   jobServiceAccount?: string;
   /** `--scan-timeout`, a duration such as `10m`. */
   scanTimeout?: string;
+  /** `--max-running-scans` (default DEFAULT_MAX_RUNNING_SCANS; 0: no limit). */
+  maxRunningScans?: number;
   /** A diki configuration (YAML), the defaults every scan's options are merged over. */
   defaultOptions?: string;
   /**
@@ -128,6 +130,7 @@ export function operatorArgs(options: OperatorManifestOptions): string[] {
     `--image-pull-policy=${options.imagePullPolicy ?? 'IfNotPresent'}`,
     `--job-service-account=${options.jobServiceAccount ?? DEFAULT_JOB_SERVICE_ACCOUNT}`,
     `--scan-timeout=${options.scanTimeout ?? DEFAULT_SCAN_TIMEOUT}`,
+    `--max-running-scans=${options.maxRunningScans ?? DEFAULT_MAX_RUNNING_SCANS}`,
     ...(options.targetKubeconfigSecret
       ? [`--target-kubeconfig=${TARGET_KUBECONFIG_DIR}/${TARGET_KUBECONFIG_KEY}`]
       : []),

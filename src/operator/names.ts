@@ -23,6 +23,7 @@ export const TARGET_KUBECONFIG = 'kubeconfig';
 /** Defaults of `argus operator`. */
 export const DEFAULT_JOB_SERVICE_ACCOUNT = 'kube-system/argus-runner';
 export const DEFAULT_SCAN_TIMEOUT_SECONDS = 600;
+export const DEFAULT_MAX_RUNNING_SCANS = 10;
 export const WEBHOOK_CERT_SECRET = 'argus-operator-webhook-cert';
 export const WEBHOOK_CONFIGURATION_NAME = 'argus-operator';
 export const LEADER_ELECTION_LEASE = 'argus-operator';

@@ -7,7 +7,7 @@ import { Manager } from '../kube/manager.ts';
 import { catalog } from '../scanner/catalog.ts';
 import type { ScanConfig } from '../scanner/engine/config.ts';
 import { logger } from '../util/log.ts';
-import { LEADER_ELECTION_LEASE } from './names.ts';
+import { DEFAULT_MAX_RUNNING_SCANS, LEADER_ELECTION_LEASE } from './names.ts';
 import { scanController } from './scan/controller.ts';
 import { scheduledScanController, type Clock } from './schedule/controller.ts';
 import { startAdmissionWebhooks, type AdmissionWebhooks, type AdmissionWebhooksOptions } from './webhooks/index.ts';
@@ -30,6 +30,8 @@ export interface OperatorOptions {
   probes?: { port: number; host?: string };
   /** Reconciles at once per controller. */
   concurrency?: number;
+  /** Scan Jobs running at once (default DEFAULT_MAX_RUNNING_SCANS); more scans wait Pending. 0: no limit. */
+  maxRunningScans?: number;
   /** "Now" of the schedules (tests move it); default the system clock. */
   clock?: Clock;
   /**
@@ -77,6 +79,7 @@ export class Operator {
         catalog,
         recorder,
         ...(options.concurrency ? { concurrency: options.concurrency } : {}),
+        maxRunningScans: options.maxRunningScans ?? DEFAULT_MAX_RUNNING_SCANS,
       }),
     );
     this.manager.add(

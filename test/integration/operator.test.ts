@@ -94,9 +94,20 @@ function startOperator(options: Partial<OperatorOptions> = {}): { operator: Oper
 
 type Scan = ComplianceScan & KubeObject;
 
-/** Counts the Jobs created in the runner namespace per scan UID (a watch from now on). */
-function watchJobCreations(): { of: (scanUid: string) => number; stop: () => void } {
+/**
+ * Counts the Jobs created in the runner namespace per scan UID (a watch from now on), their creation order, and
+ * the most Jobs unfinished at one time.
+ */
+function watchJobCreations(): {
+  of: (scanUid: string) => number;
+  order: string[];
+  peak: () => number;
+  stop: () => void;
+} {
   const created = new Map<string, Set<string>>();
+  const order: string[] = [];
+  const unfinished = new Set<string>();
+  let peak = 0;
   const abort = new AbortController();
   void (async () => {
     const list = await runnerAdmin.list(Resources.jobs, { namespace: RUNNER_NAMESPACE });
@@ -106,19 +117,30 @@ function watchJobCreations(): { of: (scanUid: string) => number; stop: () => voi
       signal: abort.signal,
     })) {
       const scanUid = event.object.metadata?.labels?.[SCAN_UID_LABEL];
-      if (event.type !== 'ADDED' || !scanUid) continue;
+      if (!scanUid) continue;
+      const done =
+        event.type === 'DELETED' ||
+        !!event.object.metadata?.deletionTimestamp ||
+        !!event.object.status?.conditions?.some(
+          (c) => (c.type === 'Complete' || c.type === 'Failed') && c.status === 'True',
+        );
+      if (done) unfinished.delete(scanUid);
+      else unfinished.add(scanUid);
+      peak = Math.max(peak, unfinished.size);
+      if (event.type !== 'ADDED') continue;
       if (!created.has(scanUid)) created.set(scanUid, new Set());
       created.get(scanUid)!.add(event.object.metadata!.uid!);
+      order.push(scanUid);
     }
   })().catch(() => undefined);
-  return { of: (uid) => created.get(uid)?.size ?? 0, stop: () => abort.abort() };
+  return { of: (uid) => created.get(uid)?.size ?? 0, order, peak: () => peak, stop: () => abort.abort() };
 }
 
 async function createScan(spec: ComplianceScan['spec']): Promise<Scan> {
   return targetAdmin.create<Scan>(cscan, {
     apiVersion: complianceScanType.apiVersion,
     kind: 'ComplianceScan',
-    metadata: { name: `scan-${++scans}` },
+    metadata: { name: `scan-${String(++scans).padStart(3, '0')}` },
     spec,
   });
 }
@@ -455,6 +477,29 @@ describe('operator restarts and failures', () => {
       proc.kill('SIGKILL');
       creations.stop();
       rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  test('with --max-running-scans 2, five scans run two Jobs at a time, oldest first, and all complete', async () => {
+    const creations = watchJobCreations();
+    const op = startOperator({ maxRunningScans: 2 });
+    try {
+      const created: Scan[] = [];
+      for (let i = 0; i < 5; i++) created.push(await createScan({ rulesets: RULESET }));
+      const done = await Promise.all(created.map((scan) => finished(scan, 180_000)));
+      assert.deepEqual(
+        done.map((s) => s.status?.phase),
+        created.map(() => 'Completed'),
+      );
+      assert.ok(creations.peak() <= 2, `at most two Jobs at once, saw ${creations.peak()}`);
+      assert.deepEqual(
+        creations.order,
+        created.map((s) => s.metadata!.uid),
+        'Jobs started in the order the scans were created',
+      );
+    } finally {
+      creations.stop();
+      await op.stop();
     }
   });
 

@@ -12,7 +12,7 @@ import type { V1Job, V1Pod } from '@kubernetes/client-node';
 import { complianceScanType } from '../../api/diki/index.ts';
 import type { ComplianceScan, ScanPhase } from '../../api/diki/compliancescan.ts';
 import { isAlreadyExists, isNotFound, type KubeClient } from '../../kube/client.ts';
-import { Controller, type ReconcileContext } from '../../kube/controller.ts';
+import { Controller, type ReconcileContext, type ReconcileResult } from '../../kube/controller.ts';
 import type { EventRecorder } from '../../kube/events.ts';
 import type { Informer } from '../../kube/informer.ts';
 import type { Manager } from '../../kube/manager.ts';
@@ -51,7 +51,15 @@ export interface ScanControllerOptions {
   /** Events on scans, recorded in the target. */
   recorder: EventRecorder;
   concurrency?: number;
+  /**
+   * Scan Jobs that may run at once; further scans wait Pending, oldest first. A Job's deadline counts from its
+   * start, so Jobs queued behind a full runner would otherwise fail without having scanned. 0: no limit.
+   */
+  maxRunningScans?: number;
 }
+
+/** How often scans waiting for a slot look again, besides being woken when a scan finishes. */
+const WAITING_RECHECK_MS = 30_000;
 
 const scansByPhase = gauge('argus_operator_scans', 'ComplianceScans by phase.', ['phase']);
 const runningJobs = gauge('argus_operator_running_jobs', 'Scan Jobs that have not finished.', []);
@@ -86,6 +94,9 @@ export function scanController(options: ScanControllerOptions): Controller {
     concurrency: options.concurrency ?? 8,
     reconcile: (key, ctx) => reconciler.reconcile(key, ctx),
   });
+  reconciler.wake = (names) => {
+    for (const name of names) controller.queue.add(name);
+  };
   controller.watch(scans).watch(jobs, (job) => {
     const owner = scanOf(job);
     return owner ? [owner.name] : [];
@@ -94,7 +105,11 @@ export function scanController(options: ScanControllerOptions): Controller {
 }
 
 class ScanReconciler {
+  /** Enqueues scans (set once the controller exists): the waiting ones when a slot frees. */
+  wake: (names: string[]) => void = () => undefined;
   private gaugesUpdatedAt = 0;
+  /** Scans whose Job this process created and the Job cache may not show yet (UID -> when), for the slot count. */
+  private readonly starting = new Map<string, number>();
   private readonly options: ScanControllerOptions;
   private readonly runner: KubeClient;
   private readonly scans: Informer<ComplianceScan & KubeObject>;
@@ -112,16 +127,18 @@ class ScanReconciler {
     this.jobs = jobs;
   }
 
-  async reconcile(name: string, { log }: ReconcileContext): Promise<void> {
+  async reconcile(name: string, { log }: ReconcileContext): Promise<ReconcileResult | void> {
     this.updateGauges();
     const scan = this.scans.get(name);
     const uid = scan?.metadata?.uid;
     const live = scan && !scan.metadata?.deletionTimestamp ? scan : undefined;
     let job: (V1Job & KubeObject) | undefined;
+    let freed = false;
     for (const candidate of this.jobs.list((j) => scanOf(j)?.name === name)) {
       if (live && scanOf(candidate)?.uid === uid) job = candidate;
-      else await this.deleteJob(candidate, 'its ComplianceScan was deleted', log);
+      else freed = (await this.deleteJob(candidate, 'its ComplianceScan was deleted', log)) || freed;
     }
+    if (freed) this.wakeWaiting();
     if (!live) return;
     const phase = live.status?.phase;
     if (FINISHED.includes(phase)) {
@@ -148,6 +165,7 @@ class ScanReconciler {
     }
     if (!job) {
       if (phase !== 'Pending') await this.setPhase(live, 'Pending');
+      if (!this.hasSlot(live)) return { requeueAfterMs: WAITING_RECHECK_MS };
       let config: ScanConfig;
       try {
         config = await this.scannerConfig(live);
@@ -162,6 +180,7 @@ class ScanReconciler {
         });
         return;
       }
+      this.starting.set(uid!, Date.now());
       job = await this.createJob(live);
       await this.startJob(live, job, config);
       await this.setPhase(live, 'Running');
@@ -185,7 +204,53 @@ class ScanReconciler {
     const outcome = scanOutcome(fresh, job, await this.pods(job), this.options.timeoutSeconds);
     await this.finish(fresh, outcome);
     await this.deleteJob(job, `the scan is ${outcome.phase}`, log);
+    this.starting.delete(uid!);
+    this.wakeWaiting();
     log.info({ phase: outcome.phase, reason: outcome.reason }, 'scan finished');
+  }
+
+  /** Whether `scan` may start its Job now: a slot is free and no scan waiting longer would take it. */
+  private hasSlot(scan: ComplianceScan): boolean {
+    const max = this.options.maxRunningScans ?? 0;
+    if (max <= 0) return true;
+    const running = this.runningScanUids();
+    if (running.has(scan.metadata!.uid!)) return true;
+    const free = max - running.size;
+    if (free <= 0) return false;
+    const rank = this.waitingScans(running).findIndex((s) => s.metadata?.uid === scan.metadata?.uid);
+    return rank < free;
+  }
+
+  /** UIDs of scans with an unfinished Job (from the cache, and those started a moment ago). */
+  private runningScanUids(): Set<string> {
+    const running = new Set<string>();
+    for (const job of this.jobs.list((j) => !jobResult(j) && !j.metadata?.deletionTimestamp)) {
+      const uid = scanOf(job)?.uid;
+      if (uid) running.add(uid);
+    }
+    const now = Date.now();
+    for (const [uid, since] of this.starting) {
+      // Once the cache has the Job (or a minute passed) it counts from there.
+      if (running.has(uid) || now - since > 60_000) this.starting.delete(uid);
+      else running.add(uid);
+    }
+    return running;
+  }
+
+  /** Scans without a Job that wait to start, oldest first. */
+  private waitingScans(running = this.runningScanUids()): ComplianceScan[] {
+    return this.scans
+      .list(
+        (s) =>
+          !s.metadata?.deletionTimestamp &&
+          (s.status?.phase === undefined || s.status.phase === 'Pending') &&
+          !running.has(s.metadata?.uid ?? ''),
+      )
+      .sort(
+        (a, b) =>
+          String(a.metadata?.creationTimestamp).localeCompare(String(b.metadata?.creationTimestamp)) ||
+          (a.metadata?.name ?? '').localeCompare(b.metadata?.name ?? ''),
+      );
   }
 
   private scannerConfig(scan: ComplianceScan): Promise<ScanConfig> {
@@ -279,8 +344,9 @@ class ScanReconciler {
     }
   }
 
-  private async deleteJob(job: V1Job & KubeObject, why: string, log: Logger): Promise<void> {
-    if (job.metadata?.deletionTimestamp) return;
+  /** Deletes the Job (its pod, ConfigMap and Secret follow); whether it was there to delete. */
+  private async deleteJob(job: V1Job & KubeObject, why: string, log: Logger): Promise<boolean> {
+    if (job.metadata?.deletionTimestamp) return false;
     const deleted = await this.runner.deleteIfExists(
       Resources.jobs,
       job.metadata!.name!,
@@ -290,6 +356,21 @@ class ScanReconciler {
       },
     );
     if (deleted) log.info({ job: job.metadata!.name, why }, 'scan Job deleted');
+    return deleted;
+  }
+
+  /** A slot freed: the oldest waiting scans that fit take it now rather than at their next recheck. */
+  private wakeWaiting(): void {
+    const max = this.options.maxRunningScans ?? 0;
+    if (max <= 0) return;
+    const running = this.runningScanUids();
+    const free = max - running.size;
+    if (free > 0)
+      this.wake(
+        this.waitingScans(running)
+          .slice(0, free)
+          .map((s) => s.metadata!.name!),
+      );
   }
 
   /** Scans by phase and unfinished Jobs, from the caches, at most once a second. */

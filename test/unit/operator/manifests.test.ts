@@ -68,6 +68,7 @@ test('same cluster: the operator, its RBAC in the runner namespace and on the ta
     '--image-pull-policy=IfNotPresent',
     '--job-service-account=kube-system/argus-runner',
     '--scan-timeout=10m',
+    '--max-running-scans=10',
     '--leader-elect',
     '--health-probe-bind-address=:8081',
     '--webhook-port=9443',
@@ -114,7 +115,7 @@ test('remote target: no RBAC or webhook configurations for the target here; kube
     'config.yaml': 'providers: []\n',
   });
   const spec = at(one(manifests, 'Deployment'), 'spec.template.spec');
-  assert.deepEqual((at(spec, 'containers.0.args') as string[]).slice(6), [
+  assert.deepEqual((at(spec, 'containers.0.args') as string[]).slice(7), [
     '--target-kubeconfig=/etc/argus/target/kubeconfig',
     '--default-options=/etc/argus/defaults/config.yaml',
     '--leader-elect',
