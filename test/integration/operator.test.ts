@@ -257,7 +257,7 @@ describe('ComplianceScan', () => {
   test('a failing required output fails the scan with the reason in status.outputs', async () => {
     const scan = await createScan({ rulesets: RULESET, outputs: [{ name: 'broken' }] });
     const done = await finished(scan);
-    assert.equal(done.status?.phase, 'Failed');
+    assert.equal(done.status?.phase, 'Failed', JSON.stringify(done.status?.outputs));
     const condition = done.status?.conditions?.find((c) => c.type === 'Failed');
     assert.equal(condition?.reason, 'OutputFailed');
     assert.match(condition?.message ?? '', /output broken failed/);
@@ -352,7 +352,9 @@ describe('every output type', () => {
         let body = '';
         for await (const chunk of req) body += (chunk as Buffer).toString();
         received.push({ headers: req.headers, body });
-        res.writeHead(200).end('ok');
+        // /reject refuses every report (a receiver that does not want it: no retries).
+        if (req.url === '/reject') res.writeHead(400).end('not for us');
+        else res.writeHead(200).end('ok');
       },
       { cert: cert.certPem, key: cert.keyPem },
     );
@@ -379,6 +381,25 @@ describe('every output type', () => {
       },
     });
     await createOutput('reports', { reportsAPI: { namePrefix: 'argus-' } });
+    // The same kinds of outputs, each failing its own way.
+    await secret('pg-wrong-password', { username: database.user, password: 'wrong' });
+    await createOutput('postgres-denied', {
+      postgresql: {
+        url: `postgres://127.0.0.1:${postgres.port}`,
+        database: database.database,
+        table: 'reports',
+        credentialsRef: { name: 'pg-wrong-password', namespace: 'compliance' },
+        tls: { enabled: true, caSecretRef: { name: 'ca', namespace: 'compliance' } },
+      },
+    });
+    await createOutput('webhook-rejects', {
+      webhook: {
+        url: `https://127.0.0.1:${receiver.port}/reject`,
+        credentialsRef: { name: 'hook-credentials', namespace: 'compliance' },
+        tls: { caSecretRef: { name: 'ca', namespace: 'compliance' } },
+      },
+    });
+
     op = startOperator();
   });
   after(async () => {
@@ -435,6 +456,24 @@ describe('every output type', () => {
     ];
     assert.ok(reports.length > 0, 'PolicyReports were written');
     assert.equal(done.status?.outputs?.[2]?.details?.reportsAPIRef?.reports, reports.length);
+  });
+
+  test('each failed output has its reason in status.outputs; a required one fails the scan', async () => {
+    const scan = await createScan({
+      rulesets: RULESET,
+      outputs: [{ name: 'postgres-denied' }, { name: 'webhook-rejects', optional: true }],
+    });
+    const done = await finished(scan);
+    assert.equal(done.status?.phase, 'Failed', JSON.stringify(done.status?.outputs));
+    const condition = done.status?.conditions?.find((c) => c.type === 'Failed');
+    assert.equal(condition?.reason, 'OutputFailed');
+    assert.match(condition?.message ?? '', /output postgres-denied failed/);
+    assert.doesNotMatch(condition?.message ?? '', /webhook-rejects/, 'optional outputs do not fail the scan');
+    const outputs = Object.fromEntries((done.status?.outputs ?? []).map((o) => [o.outputName, o]));
+    assert.equal(outputs['postgres-denied']?.phase, 'Failed');
+    assert.match(outputs['postgres-denied']?.message ?? '', /password authentication failed/);
+    assert.equal(outputs['webhook-rejects']?.reason, 'WebhookRejected');
+    assert.match(outputs['webhook-rejects']?.message ?? '', /400/);
   });
 });
 
