@@ -3,14 +3,23 @@
 // this repository's CLI), the shell script that sets up the container's mount namespace before exec'ing
 // the command, and the termination message read back when the container exits.
 import { existsSync, readFileSync } from 'node:fs';
-import { dirname, resolve } from 'node:path';
+import { basename, dirname, join, resolve } from 'node:path';
 import type { V1Container, V1EnvVarSource } from '@kubernetes/client-node';
 import { isNotFound } from '../../../src/kube/client.ts';
-import type { HostTools } from './host.ts';
+import { agentRoot, type HostTools } from './host.ts';
 import type { PodSource } from './pod-runner.ts';
 import { expand, POD_IP } from './util.ts';
 
-const CLI = resolve(import.meta.dirname, '../../../src/cli/main.ts');
+const REPOSITORY = resolve(import.meta.dirname, '../../..');
+const NODE_DIR = dirname(process.execPath);
+/**
+ * Where a container sees this repository and the Node runtime: bound there before the pod's own mounts, so a
+ * volume mounted over their real place (an emptyDir at /tmp, where a CI checkout may live) hides neither.
+ * Needs root (the mounts); otherwise the command runs from the real paths.
+ */
+const STAGE = process.getuid?.() === 0 ? join(agentRoot(), 'argus') : undefined;
+const CLI = join(STAGE ? `${STAGE}/repository` : REPOSITORY, 'src/cli/main.ts');
+const NODE = join(STAGE ? `${STAGE}/node` : NODE_DIR, basename(process.execPath));
 
 /** A bind mount in a container's mount namespace. */
 export interface Mount {
@@ -149,7 +158,7 @@ export function terminationMessage(
 export function commandLine(spec: V1Container, env: Record<string, string>): string[] {
   const argv = [...(spec.command?.length ? spec.command : ['argus']), ...(spec.args ?? [])].map((a) => expand(a, env));
   const [executable = '', ...rest] = argv;
-  return executable === 'argus' || executable.endsWith('/argus') ? [process.execPath, CLI, ...rest] : argv;
+  return executable === 'argus' || executable.endsWith('/argus') ? [NODE, CLI, ...rest] : argv;
 }
 
 /**
@@ -163,6 +172,14 @@ export function mountScript(
   { readyFile, mountProc }: { readyFile: string; mountProc: boolean },
 ): string {
   const lines = ['set -e', `exec 3>>${quote(readyFile)}`];
+  if (STAGE) {
+    for (const [source, target] of [
+      [REPOSITORY, `${STAGE}/repository`],
+      [NODE_DIR, `${STAGE}/node`],
+    ] as const) {
+      lines.push(`${tools.mkdir} -p ${quote(target)}`, `${tools.mount} --bind ${quote(source)} ${quote(target)}`);
+    }
+  }
   if (mountProc) lines.push(`${tools.mount} -t proc proc /proc`);
   for (const { source, target, readOnly, file } of mounts) {
     // Mount points were created on the host; this covers those inside other mounted volumes.
