@@ -5,33 +5,35 @@ import type { KubeClient } from '../kube/client.ts';
 import { EventRecorder } from '../kube/events.ts';
 import { Manager } from '../kube/manager.ts';
 import { catalog } from '../scanner/catalog.ts';
-import type { ScanConfig } from '../scanner/engine/config.ts';
 import { logger } from '../util/log.ts';
 import { DEFAULT_MAX_RUNNING_SCANS, LEADER_ELECTION_LEASE } from './names.ts';
-import { scanController } from './scan/controller.ts';
+import { scanController, type ScanControllerOptions } from './scan/controller.ts';
 import { scheduledScanController, type Clock } from './schedule/controller.ts';
 import { startAdmissionWebhooks, type AdmissionWebhooks, type AdmissionWebhooksOptions } from './webhooks/index.ts';
 import { version } from '../util/version.ts';
 
-export interface OperatorOptions {
+/** What the operator passes through to the ComplianceScan controller. */
+type ScanSettings = Pick<
+  ScanControllerOptions,
+  | 'runnerNamespace'
+  | 'image'
+  | 'imagePullPolicy'
+  | 'jobServiceAccount'
+  | 'timeoutSeconds'
+  | 'targetServer'
+  | 'defaults'
+  | 'concurrency'
+  | 'maxRunningScans'
+>;
+
+export interface OperatorOptions extends ScanSettings {
   /** The cluster the operator runs in: Jobs, leases, the webhook certificate. */
   runner: KubeClient;
   /** The cluster of the scans (may be the same client as `runner`). */
   target: KubeClient;
-  runnerNamespace: string;
-  image: string;
-  imagePullPolicy?: string | undefined;
-  jobServiceAccount: string;
-  timeoutSeconds: number;
-  targetServer?: string | undefined;
-  defaults?: ScanConfig | undefined;
   /** Lease-based leader election in the runner namespace (several replicas). */
   leaderElection?: { identity?: string; leaseDurationMs?: number; renewDeadlineMs?: number; retryPeriodMs?: number };
   probes?: { port: number; host?: string };
-  /** Reconciles at once per controller. */
-  concurrency?: number;
-  /** Scan Jobs running at once (default DEFAULT_MAX_RUNNING_SCANS); more scans wait Pending. 0: no limit. */
-  maxRunningScans?: number;
   /** "Now" of the schedules (tests move it); default the system clock. */
   clock?: Clock;
   /**
@@ -65,20 +67,20 @@ export class Operator {
       logger: logger('operator'),
     });
     const recorder = new EventRecorder(options.target, 'diki.gardener.cloud/argus-operator');
+    const {
+      runner: _runner,
+      leaderElection: _election,
+      probes: _probes,
+      clock,
+      webhooks: _webhooks,
+      ...scan
+    } = options;
     this.manager.add(
       scanController({
+        ...scan,
         manager: this.manager,
-        target: options.target,
-        runnerNamespace: options.runnerNamespace,
-        image: options.image,
-        imagePullPolicy: options.imagePullPolicy,
-        jobServiceAccount: options.jobServiceAccount,
-        timeoutSeconds: options.timeoutSeconds,
-        targetServer: options.targetServer,
-        defaults: options.defaults,
         catalog,
         recorder,
-        ...(options.concurrency ? { concurrency: options.concurrency } : {}),
         maxRunningScans: options.maxRunningScans ?? DEFAULT_MAX_RUNNING_SCANS,
       }),
     );
@@ -88,7 +90,7 @@ export class Operator {
         client: options.target,
         catalog,
         recorder,
-        ...(options.clock ? { clock: options.clock } : {}),
+        ...(clock ? { clock } : {}),
       }),
     );
   }
