@@ -7,7 +7,7 @@ import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:https';
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import type { AddressInfo, Socket } from 'node:net';
+import type { AddressInfo } from 'node:net';
 import type { AuthenticationConfig } from '../kube/authn-config.ts';
 import type { KubeClient } from '../kube/client.ts';
 import { ApiError } from '../kube/client.ts';
@@ -92,7 +92,6 @@ export class ReportsServer {
   private readonly server: Server;
   private readonly timers: NodeJS.Timeout[] = [];
   private readonly watches = new Set<ServerResponse>();
-  private readonly sockets = new Set<Socket>();
   private cert: CertState;
   private readonly namespaces = new Map<string, number>();
   port = 0;
@@ -127,10 +126,6 @@ export class ReportsServer {
       },
       (req, res) => void this.serve(req, res),
     );
-    this.server.on('connection', (socket: Socket) => {
-      this.sockets.add(socket);
-      socket.once('close', () => this.sockets.delete(socket));
-    });
     this.server.on('tlsClientError', (err) => log.debug({ err: errorMessage(err) }, 'TLS handshake failed'));
   }
 
@@ -171,7 +166,7 @@ export class ReportsServer {
     for (const res of this.watches) res.end();
     this.server.closeIdleConnections();
     setTimeout(() => {
-      for (const s of this.sockets) s.destroy();
+      this.server.closeAllConnections();
     }, 1000).unref();
     await closed;
   }

@@ -4,7 +4,7 @@
 // certificate can be swapped while serving (setCertificate): new connections use the new one.
 import { createServer, type Server } from 'node:https';
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import type { AddressInfo, Socket } from 'node:net';
+import type { AddressInfo } from 'node:net';
 import { errorMessage, logger } from '../../util/log.ts';
 import { counter, exponentialBuckets, histogram } from '../../util/metrics.ts';
 import { denyInternal, reviewOf, reviewProblem, type AdmissionRequest, type AdmissionResponse } from './admission.ts';
@@ -72,7 +72,6 @@ class HttpError extends Error {
 export class AdmissionServer {
   private readonly options: AdmissionServerOptions;
   private readonly server: Server;
-  private readonly sockets = new Set<Socket>();
   private certificate: ServingCertificate;
   port = 0;
 
@@ -88,10 +87,6 @@ export class AdmissionServer {
       },
       (req, res) => void this.serve(req, res),
     );
-    this.server.on('connection', (socket: Socket) => {
-      this.sockets.add(socket);
-      socket.once('close', () => this.sockets.delete(socket));
-    });
     this.server.on('tlsClientError', (err) => log.debug({ err: errorMessage(err) }, 'TLS handshake failed'));
   }
 
@@ -125,7 +120,7 @@ export class AdmissionServer {
     const closed = new Promise<void>((resolve) => this.server.close(() => resolve()));
     this.server.closeIdleConnections();
     const force = setTimeout(() => {
-      for (const s of this.sockets) s.destroy();
+      this.server.closeAllConnections();
     }, 1000);
     force.unref();
     await closed;
