@@ -20,7 +20,7 @@ import { matches, resolveSelectors } from '../../src/reports-server/storage/sele
 import { openSqliteStorage } from '../../src/reports-server/storage/sqlite.ts';
 import type { ReportStorage, StorageOptions, Watch, WatchEvent } from '../../src/reports-server/storage/types.ts';
 import { buildListQuery, migrations, numberPlaceholders } from '../../src/reports-server/storage/sql.ts';
-import { parseLabelSelector } from '../../src/reports-server/storage/selectors.ts';
+import { parseFieldSelector, parseLabelSelector } from '../../src/reports-server/storage/selectors.ts';
 import { sleep } from '../../src/util/time.ts';
 import { PostgresServer, type DatabaseOptions } from '../testbed/postgres.ts';
 
@@ -688,7 +688,7 @@ for (const backend of backends) {
 }
 
 describe('reports storage: PostgreSQL replicas and outages', () => {
-  test('migration 2 upgrades a PostgreSQL database written before: objects, change log, results', async () => {
+  test('migrations 2 and 3 upgrade a PostgreSQL database written before: objects, change log, results, selectors', async () => {
     const db = await pgServer!.createDatabase('upgrade');
     // as the store's own user, so that it owns the tables it then migrates
     const client = new pg.Client({ ...db });
@@ -714,6 +714,7 @@ describe('reports storage: PostgreSQL replicas and outages', () => {
       );
       const id = inserted.rows[0]!.id;
       await client.query("INSERT INTO labels VALUES ($1, 1, 'team', 'old', 'app', 'old')", [id]);
+      await client.query("INSERT INTO fields VALUES ($1, 1, 'team', 'old', 'scope.name', 'old')", [id]);
       await client.query(
         `INSERT INTO results (object_id, idx, resource_idx, policy, rule, severity, result, scored, message, found_at,
            resource_api_version, resource_kind, resource_namespace, resource_name, resource)
@@ -739,6 +740,17 @@ describe('reports storage: PostgreSQL replicas and outages', () => {
     const s = track(await openPostgresStorage({ ...db, ...fast }));
     assert.deepEqual(await s.get(policyReports, 'team', 'old'), object);
     assert.deepEqual((await s.list(policyReports, { labelSelector: 'app=old' })).items, [object]);
+    assert.deepEqual((await s.list(policyReports, { labelSelector: 'app!=old' })).items, []);
+    assert.deepEqual((await s.list(policyReports, { fieldSelector: 'scope.name=old' })).items, [object]);
+    assert.deepEqual((await s.list(policyReports, { fieldSelector: 'scope.name=other' })).items, []);
+    const tables = pgServer!.client(db.database);
+    await tables.connect();
+    try {
+      const left = await tables.query("SELECT tablename FROM pg_tables WHERE tablename IN ('labels', 'fields')");
+      assert.deepEqual(left.rows, [], 'the side tables are gone: their content is in objects.labels and fields');
+    } finally {
+      await tables.end();
+    }
     assert.deepEqual((await s.list(policyReports, { resourceVersion: '1', resourceVersionMatch: 'Exact' })).items, [
       previous,
     ]);
@@ -754,7 +766,7 @@ describe('reports storage: PostgreSQL replicas and outages', () => {
     assert.equal(next.metadata.resourceVersion, '3');
   });
 
-  test('PostgreSQL plans a label selector on the label index, not a scan of all objects', async () => {
+  test('PostgreSQL plans selective label and field selectors on the GIN indexes, not a scan of all objects', async () => {
     const db = await pgServer!.createDatabase('plans');
     const s = track(await openPostgresStorage({ ...db, ...fast }));
     const writes: Promise<unknown>[] = [];
@@ -773,17 +785,23 @@ describe('reports storage: PostgreSQL replicas and outages', () => {
         "SELECT id FROM resource_types WHERE resource = 'policyreports'",
       );
       const typeId = Number(types.rows[0]!.id);
-      const q = buildListQuery('postgres', {
-        typeId,
-        labels: parseLabelSelector('app=app7,!gone'),
-        fields: [],
-        limit: 501,
-      });
-      const plan = (await client.query(`EXPLAIN ${numberPlaceholders(q.sql)}`, q.params)).rows
-        .map((r: Record<string, string>) => r['QUERY PLAN'])
-        .join('\n');
-      assert.match(plan, /labels_by_value/, plan);
-      assert.doesNotMatch(plan, /Seq Scan on objects/, plan);
+      const plan = async (labels: string, fields: string): Promise<string> => {
+        const q = buildListQuery('postgres', {
+          typeId,
+          labels: parseLabelSelector(labels),
+          fields: parseFieldSelector(fields),
+          limit: 501,
+        });
+        return (await client.query(`EXPLAIN ${numberPlaceholders(q.sql)}`, q.params)).rows
+          .map((r: Record<string, string>) => r['QUERY PLAN'])
+          .join('\n');
+      };
+      const byLabel = await plan('app=app7,!gone', '');
+      assert.match(byLabel, /objects_by_labels/, byLabel);
+      assert.doesNotMatch(byLabel, /Seq Scan on objects/, byLabel);
+      const byField = await plan('', 'scope.name=p7');
+      assert.match(byField, /objects_by_fields/, byField);
+      assert.doesNotMatch(byField, /Seq Scan on objects/, byField);
       const got = await s.list(policyReports, { labelSelector: 'app=app7,!gone' });
       assert.equal(got.items.length, 15);
     } finally {

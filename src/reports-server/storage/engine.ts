@@ -20,7 +20,7 @@ import {
 } from './errors.ts';
 import { fieldValue, matches, resolveSelectors, type Selectors } from './selectors.ts';
 import { chunkBytes, insertPacked, internStrings, internedTexts, packResults } from './results.ts';
-import { buildListQuery, migrations, type Dialect } from './sql.ts';
+import { buildListQuery, migrations, selectorColumns, type Dialect } from './sql.ts';
 import type {
   DeleteOptions,
   DeleteResult,
@@ -403,9 +403,11 @@ export class Engine implements ReportStorage {
           const rv = await nextRv(tx);
           object.metadata.resourceVersion = String(rv);
           const stored = encodeStored(JSON.stringify(object));
+          const selectors = this.selectorColumns(type, object);
           const inserted = await tx.query(
-            'INSERT INTO objects (type_id, namespace, name, uid, rv, data) VALUES (?, ?, ?, ?, ?, ?) RETURNING id',
-            [typeId, namespace, name, object.metadata.uid, rv, stored],
+            `INSERT INTO objects (type_id, namespace, name, uid, rv, data${selectors.columns}) ` +
+              `VALUES (?, ?, ?, ?, ?, ?${selectors.placeholders}) RETURNING id`,
+            [typeId, namespace, name, object.metadata.uid, rv, stored, ...selectors.values],
           );
           const id = Number(inserted[0]!.id);
           await this.writeIndexes(tx, fresh, type, typeId, id, object, undefined);
@@ -450,7 +452,13 @@ export class Engine implements ReportStorage {
         await tx.query('DELETE FROM objects WHERE id = ?', [row.id]);
         await this.logChange(tx, rv, typeId, namespace, name, 'DELETED', stored, row.data);
       } else {
-        await tx.query('UPDATE objects SET rv = ?, data = ? WHERE id = ?', [rv, stored, row.id]);
+        const selectors = this.selectorColumns(type, next);
+        await tx.query(`UPDATE objects SET rv = ?, data = ?${selectors.assignments} WHERE id = ?`, [
+          rv,
+          stored,
+          ...selectors.values,
+          row.id,
+        ]);
         await this.writeIndexes(tx, fresh, type, typeId, row.id, next, current);
         await this.logChange(tx, rv, typeId, namespace, name, 'MODIFIED', null, row.data);
       }
@@ -642,7 +650,24 @@ export class Engine implements ReportStorage {
       throw invalid(type.kind, type.group, object.metadata.name ?? object.metadata.generateName ?? '', errors);
   }
 
-  /** Rewrites the label, field and result rows of an object that changed (only the parts that changed). */
+  /** PostgreSQL's selector columns of an objects row (labels and fields as jsonb, sql.ts); none in SQLite. */
+  private selectorColumns(
+    type: ResourceType,
+    object: KubeObject,
+  ): { columns: string; placeholders: string; assignments: string; values: string[] } {
+    if (this.driver.dialect === 'sqlite') return { columns: '', placeholders: '', assignments: '', values: [] };
+    return {
+      columns: ', labels, fields',
+      placeholders: ', ?, ?',
+      assignments: ', labels = ?, fields = ?',
+      values: selectorColumns(object.metadata.labels ?? {}, selectableFieldsOf(type, object)),
+    };
+  }
+
+  /**
+   * Rewrites the SQLite label and field rows and the result rows of an object that changed (only the parts
+   * that changed).
+   */
   private async writeIndexes(
     tx: Tx,
     fresh: Map<string, number>,
@@ -652,31 +677,9 @@ export class Engine implements ReportStorage {
     object: KubeObject,
     previous: KubeObject | undefined,
   ): Promise<void> {
-    const namespace = this.namespaceOf(type, object.metadata.namespace);
-    const name = object.metadata.name!;
-    const labels = object.metadata.labels ?? {};
-    if (!previous || canonical(labels) !== canonical(previous.metadata.labels ?? {})) {
-      if (previous) await tx.query('DELETE FROM labels WHERE object_id = ?', [id]);
-      await insertRows(
-        tx,
-        'labels',
-        ['object_id', 'type_id', 'namespace', 'name', 'key', 'value'],
-        Object.entries(labels).map(([k, v]) => [id, typeId, namespace, name, k, v]),
-      );
-    }
-    const fieldsOf = (o: KubeObject): [string, string][] =>
-      Object.keys(type.selectableFields)
-        .map((f): [string, string] => [f, fieldValue(type, o, f)])
-        .filter(([, v]) => v !== '');
-    const fields = fieldsOf(object);
-    if (!previous || canonical(fields) !== canonical(fieldsOf(previous))) {
-      if (previous) await tx.query('DELETE FROM fields WHERE object_id = ?', [id]);
-      await insertRows(
-        tx,
-        'fields',
-        ['object_id', 'type_id', 'namespace', 'name', 'field', 'value'],
-        fields.map(([f, v]) => [id, typeId, namespace, name, f, v]),
-      );
+    if (this.driver.dialect === 'sqlite') {
+      const namespace = this.namespaceOf(type, object.metadata.namespace);
+      await writeSelectorRows(tx, type, { typeId, id, namespace, name: object.metadata.name! }, object, previous);
     }
     if (type.resultRows && (!previous || specPart(object) !== specPart(previous))) {
       if (previous) await tx.query('DELETE FROM results WHERE object_id = ?', [id]);
@@ -933,6 +936,43 @@ async function keepLoggedObject(tx: Tx, row: StoredRow): Promise<void> {
 const changeColumns =
   'c.rv, c.type_id, c.event, c.prev_data, COALESCE(c.data, (SELECT o.data FROM objects o WHERE o.type_id = c.type_id ' +
   'AND o.namespace = c.namespace AND o.name = c.name AND o.rv = c.rv)) AS data';
+
+/** The non-empty selectable fields of `object`, as field selectors compare them. */
+function selectableFieldsOf(type: ResourceType, object: KubeObject): [string, string][] {
+  return Object.keys(type.selectableFields)
+    .map((f): [string, string] => [f, fieldValue(type, object, f)])
+    .filter(([, v]) => v !== '');
+}
+
+/** SQLite's `labels` and `fields` rows of an object, rewritten when they changed. */
+async function writeSelectorRows(
+  tx: Tx,
+  type: ResourceType,
+  { typeId, id, namespace, name }: { typeId: number; id: number; namespace: string; name: string },
+  object: KubeObject,
+  previous: KubeObject | undefined,
+): Promise<void> {
+  const labels = object.metadata.labels ?? {};
+  if (!previous || canonical(labels) !== canonical(previous.metadata.labels ?? {})) {
+    if (previous) await tx.query('DELETE FROM labels WHERE object_id = ?', [id]);
+    await insertRows(
+      tx,
+      'labels',
+      ['object_id', 'type_id', 'namespace', 'name', 'key', 'value'],
+      Object.entries(labels).map(([k, v]) => [id, typeId, namespace, name, k, v]),
+    );
+  }
+  const fields = selectableFieldsOf(type, object);
+  if (!previous || canonical(fields) !== canonical(selectableFieldsOf(type, previous))) {
+    if (previous) await tx.query('DELETE FROM fields WHERE object_id = ?', [id]);
+    await insertRows(
+      tx,
+      'fields',
+      ['object_id', 'type_id', 'namespace', 'name', 'field', 'value'],
+      fields.map(([f, v]) => [id, typeId, namespace, name, f, v]),
+    );
+  }
+}
 
 /** Multi-row INSERTs of at most 100 rows each. */
 async function insertRows(tx: Tx, table: string, columns: string[], rows: unknown[][]): Promise<void> {

@@ -1,6 +1,6 @@
 // The SQL of the reports store, for both dialects: the versioned schema migrations and the list query, which
 // executes label and field selectors on indexes. Placeholders are `?` in both; the PostgreSQL driver numbers
-// them. Everything here is pure (unit-tested without a database).
+// them (`??` is PostgreSQL's jsonb `?` operator). Everything here is pure (unit-tested without a database).
 import type { Tx } from './driver.ts';
 import { transformToV2 } from './results.ts';
 import type { FieldRequirement, LabelRequirement } from './types.ts';
@@ -18,15 +18,16 @@ export interface Migration {
 }
 
 /**
- * Tables (after migration 2):
+ * Tables (after migration 3):
  *   schema_migrations(version, name, applied_at)      which migrations ran
  *   meta(key, value)                                  `cluster`: the cluster name for the views
  *   state(id = 1, rv)                                 the one resourceVersion counter
  *   compaction(id = 1, compacted_rv)                  change-log rows up to here are gone
  *   resource_types(id, api_group, resource, kind)     one row per served type
- *   objects(id, type_id, namespace, name, uid, rv, data)          the current objects (codec.ts: compressed JSON)
- *   labels(object_id, type_id, namespace, name, key, value)       one row per label, for selectors
- *   fields(object_id, type_id, namespace, name, field, value)     one row per non-empty selectable field
+ *   objects(id, type_id, namespace, name, uid, rv, data)          the current objects (codec.ts: compressed JSON);
+ *     PostgreSQL adds labels, fields: jsonb of the labels and the non-empty selectable fields, GIN-indexed
+ *   labels(object_id, type_id, namespace, name, key, value)       SQLite: one row per label, for selectors
+ *   fields(object_id, type_id, namespace, name, field, value)     SQLite: one row per non-empty selectable field
  *   strings(id, value)                                            policy, rule, ... texts of results, interned
  *   results(object_id, chunk, data)                               a report's results, packed (results.ts)
  *   changes(rv, type_id, namespace, name, event, created_at, data, prev_data)   the change log (compressed;
@@ -117,7 +118,36 @@ export const migrations: Migration[] = [
       reportResultsView(d),
     ],
   },
+  {
+    // ADR 0018: PostgreSQL's inverted (GIN) indexes hold what the side tables held in a fifth of the space.
+    // SQLite has no inverted index and keeps its tables (WITHOUT ROWID since migration 2).
+    version: 3,
+    name: 'PostgreSQL: labels and selectable fields as jsonb columns of objects with GIN indexes',
+    statements: (d) =>
+      d === 'sqlite'
+        ? []
+        : [
+            `ALTER TABLE objects ADD COLUMN labels JSONB NOT NULL DEFAULT '{}'`,
+            `ALTER TABLE objects ADD COLUMN fields JSONB NOT NULL DEFAULT '{}'`,
+            ...(['labels', 'fields'] as const).map(
+              (table) => `UPDATE objects o SET ${table} = t.pairs
+                 FROM (SELECT object_id, jsonb_object_agg(${table === 'labels' ? 'key' : 'field'}, value) AS pairs
+                       FROM ${table} GROUP BY object_id) t
+                 WHERE t.object_id = o.id`,
+            ),
+            'DROP TABLE labels',
+            'DROP TABLE fields',
+            // jsonb_ops indexes keys too (label `exists`); fields are only ever matched as key and value
+            'CREATE INDEX objects_by_labels ON objects USING gin (labels)',
+            'CREATE INDEX objects_by_fields ON objects USING gin (fields jsonb_path_ops)',
+          ],
+  },
 ];
+
+/** The selector columns of an objects row in PostgreSQL (migration 3): labels and non-empty fields as JSON. */
+export function selectorColumns(labels: Record<string, string>, fields: [string, string][]): [string, string] {
+  return [JSON.stringify(labels), JSON.stringify(Object.fromEntries(fields))];
+}
 
 /** SQLite: the label and field tables keyed by their primary key alone (no rowid and no second index for it). */
 function withoutRowid(): string[] {
@@ -222,7 +252,7 @@ type Driver =
   | { table: 'fields'; requirement: FieldRequirement };
 
 /**
- * Which index drives the query: a positive requirement on a label or field (so the cost follows the matches,
+ * SQLite (which has no statistics here to choose with): which index drives the query: a positive requirement on a label or field (so the cost follows the matches,
  * not the total), or the objects table itself (no positive requirement, or an exact name).
  */
 export function chooseDriver(q: Pick<ListQuery, 'labels' | 'fields'>): Driver {
@@ -247,8 +277,8 @@ function numericCompare(d: Dialect, column: string, op: '>' | '<'): string {
   );
 }
 
-/** The condition of one label requirement on the side table alias `l` (without the object join). */
-function labelCondition(d: Dialect, r: LabelRequirement, alias: string): Sql {
+/** The condition of one label requirement on the side table alias `l` (SQLite; without the object join). */
+function labelRowCondition(r: LabelRequirement, alias: string): Sql {
   switch (r.operator) {
     case '=':
     case '!=':
@@ -265,7 +295,7 @@ function labelCondition(d: Dialect, r: LabelRequirement, alias: string): Sql {
     case '>':
     case '<':
       return {
-        sql: `${alias}.key = ? AND ${numericCompare(d, `${alias}.value`, r.operator)}`,
+        sql: `${alias}.key = ? AND ${numericCompare('sqlite', `${alias}.value`, r.operator)}`,
         params: [r.key, Number(r.values[0])],
       };
   }
@@ -274,70 +304,104 @@ function labelCondition(d: Dialect, r: LabelRequirement, alias: string): Sql {
 const negative = (r: LabelRequirement): boolean =>
   r.operator === '!=' || r.operator === 'notin' || r.operator === '!exists';
 
+/** `column @> {key: value}`: containment, which the GIN indexes answer. */
+const contains = (column: string, key: string, value: string): Sql => ({
+  sql: `${column} @> ?::jsonb`,
+  params: [JSON.stringify({ [key]: value })],
+});
+
+/** The condition of one label requirement on `o.labels` (PostgreSQL), negatives included. */
+function labelJsonCondition(r: LabelRequirement): Sql {
+  switch (r.operator) {
+    case '=':
+      return contains('o.labels', r.key, r.values[0]!);
+    case '!=':
+      return not(contains('o.labels', r.key, r.values[0]!));
+    case 'in':
+    case 'notin': {
+      const each = r.values.map((v) => contains('o.labels', r.key, v));
+      const any = each.map((c) => c.sql).join(' OR ');
+      return { sql: r.operator === 'in' ? `(${any})` : `NOT (${any})`, params: each.flatMap((c) => c.params) };
+    }
+    case 'exists':
+      return { sql: 'o.labels ?? ?', params: [r.key] };
+    case '!exists':
+      return { sql: 'NOT (o.labels ?? ?)', params: [r.key] };
+    case '>':
+    case '<':
+      return {
+        sql: `o.labels ?? ? AND ${numericCompare('postgres', '(o.labels ->> ?)', r.operator)}`,
+        params: [r.key, r.key, r.key, Number(r.values[0])],
+      };
+  }
+}
+
+const not = (c: Sql): Sql => ({ sql: `NOT (${c.sql})`, params: c.params });
+
 /**
- * SELECT namespace, name, rv, data of the objects that match, in (namespace, name) order. The driving
- * table (chooseDriver) is scanned on its (type, key, value, namespace, name) index, every other requirement
- * is an indexed EXISTS / NOT EXISTS probe per candidate row.
+ * SELECT namespace, name, rv, data of the objects that match, in (namespace, name) order.
+ *
+ * SQLite: the driving table (chooseDriver) is scanned on its (type, key, value, namespace, name) index, every
+ * other requirement is an indexed EXISTS / NOT EXISTS probe per candidate row; SQLite plans joins in FROM
+ * order with CROSS JOIN. PostgreSQL: conditions on the objects row's jsonb columns, which its planner answers
+ * from their GIN indexes (then sorts the matches) or, for requirements that match much, by walking the key
+ * index in order and filtering.
  */
 export function buildListQuery(d: Dialect, q: ListQuery): Sql {
   const params: unknown[] = [];
   const where: string[] = [];
-  const driver = chooseDriver(q);
-  let from: string;
-  let keyAlias: string;
-  if (driver.table === 'objects') {
-    from = 'objects o';
-    keyAlias = 'o';
-    where.push('o.type_id = ?');
-    params.push(q.typeId);
-  } else {
-    // SQLite plans joins in FROM order with CROSS JOIN; PostgreSQL picks the index on its own.
-    from = `${driver.table} d ${d === 'sqlite' ? 'CROSS JOIN' : 'JOIN'} objects o ON o.id = d.object_id`;
+  const add = (c: Sql): void => {
+    where.push(c.sql);
+    params.push(...c.params);
+  };
+  const driver: Driver = d === 'sqlite' ? chooseDriver(q) : { table: 'objects' };
+  let from = 'objects o';
+  let keyAlias = 'o';
+  if (driver.table !== 'objects') {
+    from = `${driver.table} d CROSS JOIN objects o ON o.id = d.object_id`;
     keyAlias = 'd';
-    where.push('d.type_id = ?');
-    params.push(q.typeId);
-    if (driver.table === 'labels') {
-      const c = labelCondition(d, driver.requirement, 'd');
-      where.push(c.sql);
-      params.push(...c.params);
-    } else {
-      where.push('d.field = ? AND d.value = ?');
-      params.push(driver.requirement.field, driver.requirement.value);
-    }
   }
-  if (q.namespace !== undefined) {
-    where.push(`${keyAlias}.namespace = ?`);
-    params.push(q.namespace);
+  add({ sql: `${keyAlias}.type_id = ?`, params: [q.typeId] });
+  if (driver.table === 'labels') add(labelRowCondition(driver.requirement, 'd'));
+  if (driver.table === 'fields') {
+    add({ sql: 'd.field = ? AND d.value = ?', params: [driver.requirement.field, driver.requirement.value] });
   }
+  if (q.namespace !== undefined) add({ sql: `${keyAlias}.namespace = ?`, params: [q.namespace] });
   if (q.after) {
-    where.push(`(${keyAlias}.namespace, ${keyAlias}.name) > (?, ?)`);
-    params.push(q.after.namespace, q.after.name);
+    add({ sql: `(${keyAlias}.namespace, ${keyAlias}.name) > (?, ?)`, params: [q.after.namespace, q.after.name] });
   }
-  if (q.maxRv !== undefined) {
-    where.push('o.rv <= ?');
-    params.push(q.maxRv);
-  }
+  if (q.maxRv !== undefined) add({ sql: 'o.rv <= ?', params: [q.maxRv] });
   for (const r of q.labels) {
     if (driver.table === 'labels' && r === driver.requirement) continue;
-    const c = labelCondition(d, r, 'l');
-    where.push(
-      `${negative(r) ? 'NOT EXISTS' : 'EXISTS'} (SELECT 1 FROM labels l WHERE l.object_id = o.id AND ${c.sql})`,
-    );
-    params.push(...c.params);
+    if (d === 'postgres') {
+      add(labelJsonCondition(r));
+      continue;
+    }
+    const c = labelRowCondition(r, 'l');
+    add({
+      sql: `${negative(r) ? 'NOT EXISTS' : 'EXISTS'} (SELECT 1 FROM labels l WHERE l.object_id = o.id AND ${c.sql})`,
+      params: c.params,
+    });
   }
   for (const f of q.fields) {
     if (driver.table === 'fields' && f === driver.requirement) continue;
     if (isMetadataField(f.field)) {
       const column = f.field === 'metadata.name' ? 'o.name' : 'o.namespace';
-      where.push(`${column} ${f.operator === '=' ? '=' : '<>'} ?`);
-      params.push(f.value);
+      add({ sql: `${column} ${f.operator === '=' ? '=' : '<>'} ?`, params: [f.value] });
       continue;
     }
     // Only non-empty values are stored: `f=` means the field is absent, `f!=` that it is present.
-    const exists = f.value === '' ? f.operator === '!=' : f.operator === '=';
-    const cond = f.value === '' ? 'f.field = ?' : 'f.field = ? AND f.value = ?';
-    where.push(`${exists ? 'EXISTS' : 'NOT EXISTS'} (SELECT 1 FROM fields f WHERE f.object_id = o.id AND ${cond})`);
-    params.push(f.field, ...(f.value === '' ? [] : [f.value]));
+    const present = f.value === '' ? f.operator === '!=' : f.operator === '=';
+    if (d === 'postgres') {
+      const c = f.value === '' ? { sql: 'o.fields ?? ?', params: [f.field] } : contains('o.fields', f.field, f.value);
+      add(present ? c : not(c));
+    } else {
+      const cond = f.value === '' ? 'f.field = ?' : 'f.field = ? AND f.value = ?';
+      add({
+        sql: `${present ? 'EXISTS' : 'NOT EXISTS'} (SELECT 1 FROM fields f WHERE f.object_id = o.id AND ${cond})`,
+        params: [f.field, ...(f.value === '' ? [] : [f.value])],
+      });
+    }
   }
   let sql =
     `SELECT o.namespace, o.name, o.rv, o.data FROM ${from} WHERE ${where.join(' AND ')} ` +
@@ -349,8 +413,8 @@ export function buildListQuery(d: Dialect, q: ListQuery): Sql {
   return { sql, params };
 }
 
-/** `?` placeholders numbered `$1`, `$2`, ... for PostgreSQL (the SQL here has no `?` inside literals). */
+/** `?` placeholders numbered `$1`, `$2`, ... for PostgreSQL, and `??` the jsonb operator `?` (no `?` in literals). */
 export function numberPlaceholders(sql: string): string {
   let n = 0;
-  return sql.replace(/\?/g, () => `$${++n}`);
+  return sql.replace(/\?\??/g, (m) => (m === '??' ? '?' : `$${++n}`));
 }

@@ -76,12 +76,57 @@ test('list SQL: driver range, probes, key-order pagination, snapshot bound, limi
     'scope.name',
     11,
   ]);
-  const pg = buildListQuery('postgres', q('n>5'));
-  assert.match(pg.sql, /FROM labels d JOIN objects o/);
-  assert.match(pg.sql, /CAST\(d\.value AS BIGINT\) > \?/);
-  assert.deepEqual(pg.params, [1, 'n', 5]);
   assert.equal(numberPlaceholders('a = ? AND b IN (?, ?)'), 'a = $1 AND b IN ($2, $3)');
+  assert.equal(numberPlaceholders('l ?? ? AND v = ?'), 'l ? $1 AND v = $2', '?? is the jsonb operator');
   for (const s of schema('postgres')) assert.ok(!s.includes('?'), 'no ? in PostgreSQL DDL');
+});
+
+test('PostgreSQL list SQL: every requirement a condition on the objects row, containment for the GIN indexes', () => {
+  const { sql, params } = buildListQuery('postgres', {
+    ...q('app=web,tier!=db,!legacy,env in (a,b),zone notin (x),team,n>5', 'scope.kind=Pod,scope.name=,summary.fail!=0'),
+    namespace: 'ns',
+    after: { namespace: 'ns', name: 'r1' },
+    maxRv: 42,
+    limit: 11,
+  });
+  assert.equal(
+    sql,
+    'SELECT o.namespace, o.name, o.rv, o.data FROM objects o ' +
+      'WHERE o.type_id = ? AND o.namespace = ? AND (o.namespace, o.name) > (?, ?) AND o.rv <= ? ' +
+      'AND o.labels @> ?::jsonb AND NOT (o.labels @> ?::jsonb) AND NOT (o.labels ?? ?) ' +
+      'AND (o.labels @> ?::jsonb OR o.labels @> ?::jsonb) AND NOT (o.labels @> ?::jsonb) AND o.labels ?? ? ' +
+      "AND o.labels ?? ? AND (CASE WHEN (o.labels ->> ?) ~ '^-{0,1}[0-9]{1,18}$' " +
+      'THEN CAST((o.labels ->> ?) AS BIGINT) > ? ELSE FALSE END) ' +
+      'AND o.fields @> ?::jsonb AND NOT (o.fields ?? ?) AND NOT (o.fields @> ?::jsonb) ' +
+      'ORDER BY o.namespace, o.name LIMIT ?',
+  );
+  assert.deepEqual(params, [
+    1,
+    'ns',
+    'ns',
+    'r1',
+    42,
+    '{"app":"web"}',
+    '{"tier":"db"}',
+    'legacy',
+    '{"env":"a"}',
+    '{"env":"b"}',
+    '{"zone":"x"}',
+    'team',
+    'n',
+    'n',
+    'n',
+    5,
+    '{"scope.kind":"Pod"}',
+    'scope.name',
+    '{"summary.fail":"0"}',
+    11,
+  ]);
+  assert.equal(
+    numberPlaceholders(sql).match(/\$\d+/g)?.length,
+    params.length,
+    'every parameter has its placeholder once ?? is the operator',
+  );
 });
 
 test('SQLite executes selectors on the indexes (cost follows matches), and the SQL agrees with the matcher', () => {
