@@ -23,6 +23,23 @@ export function errorEventObject(event: Extract<WatchEvent, { type: 'ERROR' }>) 
   return failure(event.error.code, event.error.reason, event.error.message);
 }
 
+/**
+ * Encoded lines of events whose object goes out as it is, shared by every watch the event reaches: the
+ * store's change feed hands one parsed object to all of its watches, so it is serialised once, not once
+ * per watch. Entries go with the object.
+ */
+const sharedLines = new WeakMap<KubeObject, Map<string, Buffer>>();
+
+/** One line of the stream: `{"type":..., "object":...}` and a newline. */
+export function eventLine(type: string, object: KubeObject, encoded: unknown): Buffer | string {
+  if (encoded !== object) return `${JSON.stringify({ type, object: encoded })}\n`;
+  let lines = sharedLines.get(object);
+  if (!lines) sharedLines.set(object, (lines = new Map()));
+  let line = lines.get(type);
+  if (!line) lines.set(type, (line = Buffer.from(`${JSON.stringify({ type, object })}\n`)));
+  return line;
+}
+
 /** Streams `watch` to `res` until it ends; resolves when the response is finished. */
 export async function streamWatch(
   _req: IncomingMessage,
@@ -45,14 +62,15 @@ export async function streamWatch(
   try {
     for await (const event of watch) {
       if (res.destroyed) break;
-      let line: unknown;
-      if (event.type === 'ERROR') line = { type: 'ERROR', object: errorEventObject(event) };
-      else if (event.type === 'BOOKMARK') line = { type: 'BOOKMARK', object: options.encodeBookmark(event.object) };
-      else {
-        line = { type: event.type, object: options.encode(event.object, first) };
+      let line: Buffer | string;
+      if (event.type === 'ERROR') line = `${JSON.stringify({ type: 'ERROR', object: errorEventObject(event) })}\n`;
+      else if (event.type === 'BOOKMARK') {
+        line = `${JSON.stringify({ type: 'BOOKMARK', object: options.encodeBookmark(event.object) })}\n`;
+      } else {
+        line = eventLine(event.type, event.object, options.encode(event.object, first));
         first = false;
       }
-      if (!res.write(`${JSON.stringify(line)}\n`)) {
+      if (!res.write(line)) {
         await new Promise<void>((resolve) => {
           const done = (): void => {
             res.off('drain', done);
