@@ -34,7 +34,7 @@ const sharedLines = new WeakMap<KubeObject, Map<string, Buffer>>();
 export function eventLine(type: string, object: KubeObject, encoded: unknown): Buffer | string {
   if (encoded !== object) return `${JSON.stringify({ type, object: encoded })}\n`;
   let lines = sharedLines.get(object);
-  if (!lines) sharedLines.set(object, (lines = new Map()));
+  if (!lines) sharedLines.set(object, (lines = new Map<string, Buffer>()));
   let line = lines.get(type);
   if (!line) lines.set(type, (line = Buffer.from(`${JSON.stringify({ type, object })}\n`)));
   return line;

@@ -3,8 +3,11 @@ import { test } from 'node:test';
 import { eventLine } from '../../../src/reports-server/http/watch.ts';
 import type { KubeObject } from '../../../src/reports-server/storage/types.ts';
 
-const object = (name: string): KubeObject =>
-  ({ apiVersion: 'wgpolicyk8s.io/v1alpha2', kind: 'PolicyReport', metadata: { name } }) as KubeObject;
+const object = (name: string): KubeObject => ({
+  apiVersion: 'wgpolicyk8s.io/v1alpha2',
+  kind: 'PolicyReport',
+  metadata: { name },
+});
 
 test('a watch event line of an object sent as it is is encoded once for every watch it reaches', () => {
   const o = object('a');
