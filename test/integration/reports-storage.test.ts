@@ -766,6 +766,37 @@ describe('reports storage: PostgreSQL replicas and outages', () => {
     assert.equal(next.metadata.resourceVersion, '3');
   });
 
+  test('migration 4 turns PostgreSQL packed results of type json into jsonb; the view reads them the same', async () => {
+    const db = await pgServer!.createDatabase('jsonb');
+    const first = await openPostgresStorage({ ...db, ...fast });
+    for (const name of ['a', 'b']) await first.create(policyReports, report(name, 'team'));
+    const before = await first.queryResults({});
+    await first.close();
+    assert.equal(before.length, 4);
+    const client = new pg.Client({ ...db });
+    await client.connect();
+    const columnType = async (): Promise<string> =>
+      (
+        await client.query<{ t: string }>(
+          "SELECT data_type AS t FROM information_schema.columns WHERE table_name = 'results' AND column_name = 'data'",
+        )
+      ).rows[0]!.t;
+    try {
+      assert.equal(await columnType(), 'jsonb');
+      // back to the state before migration 4: a json column and the view over it (migration 2's)
+      const view = migrations[1]!.after!('postgres').at(-1)!;
+      await client.query('DROP VIEW report_results');
+      await client.query('ALTER TABLE results ALTER COLUMN data TYPE json USING data::json');
+      await client.query(view);
+      await client.query('DELETE FROM schema_migrations WHERE version = 4');
+      assert.equal(await columnType(), 'json');
+      assert.deepEqual(await track(await openPostgresStorage({ ...db, ...fast })).queryResults({}), before);
+      assert.equal(await columnType(), 'jsonb');
+    } finally {
+      await client.end();
+    }
+  });
+
   test('PostgreSQL plans selective label and field selectors on the GIN indexes, not a scan of all objects', async () => {
     const db = await pgServer!.createDatabase('plans');
     const s = track(await openPostgresStorage({ ...db, ...fast }));

@@ -8,7 +8,8 @@
 // such messages for every resource they check; other messages are kept inline. The view (sql.ts) unpacks it
 // all in SQL. SQLite gets chunks of about
 // 500 bytes (rows near a page's size would leave most of each 4 KiB page empty); PostgreSQL one row per report,
-// which it compresses (TOAST) when it is large.
+// which it compresses (TOAST) when it is large. Both keep the JSON in their binary form (jsonb, SQLite's JSONB),
+// which the view reads without parsing it again for every column.
 import { encodeStored } from './codec.ts';
 import type { Row, Tx } from './driver.ts';
 import type { Dialect } from './sql.ts';
@@ -200,15 +201,15 @@ export async function transformToV2(tx: Tx, dialect: Dialect): Promise<void> {
 
 export const chunkBytes = (dialect: Dialect): number => (dialect === 'sqlite' ? sqliteChunkBytes : Infinity);
 
-/** Inserts the packed chunks of one report. */
+/** Inserts the packed chunks of one report (SQLite: as JSONB blobs; PostgreSQL converts to its column's type). */
 export async function insertPacked(
   tx: Tx,
-  _dialect: Dialect,
+  dialect: Dialect,
   table: string,
   objectId: number,
   chunks: string[],
 ): Promise<void> {
-  const values = chunks.map(() => '(?, ?, ?)').join(', ');
+  const values = chunks.map(() => (dialect === 'sqlite' ? '(?, ?, jsonb(?))' : '(?, ?, ?)')).join(', ');
   await tx.query(
     `INSERT INTO ${table} (object_id, chunk, data) VALUES ${values}`,
     chunks.flatMap((c, i) => [objectId, i, c]),

@@ -180,3 +180,46 @@ test('migration 2 upgrades a database written before: objects, change log and re
     rmSync(dir, { recursive: true, force: true });
   }
 });
+
+test('migration 4 turns packed results written as JSON text into JSONB; the view reads both alike', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'argus-storage-format-'));
+  try {
+    const path = join(dir, 'reports.db');
+    const report: KubeObject = {
+      apiVersion: 'wgpolicyk8s.io/v1alpha2',
+      kind: 'PolicyReport',
+      metadata: { name: 'r', namespace: 'team' },
+      results: Array.from({ length: 30 }, (_, i) => ({
+        policy: 'stig',
+        rule: `rule-${i}`,
+        result: i % 3 ? 'pass' : 'fail',
+        severity: 'high',
+        message: `check ${i} of web`,
+        resources: [{ apiVersion: 'v1', kind: 'Pod', namespace: 'team', name: 'web' }],
+      })),
+    };
+    const first = await openSqliteStorage({ path, compactIntervalMs: 0 });
+    await first.create(policyReports, report);
+    const before = await first.queryResults({ result: ['fail'] });
+    await first.close();
+    assert.equal(before.length, 10);
+    const db = new DatabaseSync(path);
+    const kinds = (): string[] =>
+      (db.prepare('SELECT DISTINCT typeof(data) AS t FROM results').all() as { t: string }[]).map((r) => r.t);
+    assert.deepEqual(kinds(), ['blob'], 'written as JSONB');
+    assert.ok((db.prepare('SELECT COUNT(*) AS n FROM results').get() as { n: number }).n > 1, 'several chunks');
+    db.exec('UPDATE results SET data = json(data)'); // as a store before migration 4 wrote them
+    db.exec('DELETE FROM schema_migrations WHERE version = 4');
+    assert.deepEqual(kinds(), ['text']);
+    const again = await openSqliteStorage({ path, compactIntervalMs: 0 });
+    try {
+      assert.deepEqual(kinds(), ['blob'], 'converted by migration 4');
+      assert.deepEqual(await again.queryResults({ result: ['fail'] }), before);
+    } finally {
+      await again.close();
+      db.close();
+    }
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
