@@ -43,6 +43,8 @@ const LIST_REPEATS = 20;
 const SELECTOR_REPEATS = 20;
 const WATCHERS = 50;
 const BURST = 200;
+const ANALYTICS_LIMIT = 1000;
+const ANALYTICS_REPEATS = 5;
 const NAMESPACE = 'bench';
 const WATCH_NAMESPACE = 'bench-watch';
 const MATCH_LABEL = 'argus-bench/match';
@@ -128,6 +130,8 @@ interface VariantResult {
   listBytes: number;
   selectorSmall: Latencies;
   selectorLarge: Latencies;
+  /** The analytics API over every result (SQL variants): failed high/critical results, and the summary. */
+  analytics?: { query: Latencies; summary: Latencies; summaryRows: number };
   watchSeconds: number;
   burstWriteSeconds: number;
   rssBefore: number;
@@ -177,6 +181,20 @@ async function run(ctx: BenchContext): Promise<Report> {
         text: `p50 ${ms(r.selectorLarge.p50)}  p99 ${ms(r.selectorLarge.p99)}${vs(r.selectorLarge.p50, crd.selectorLarge.p50)}  (growth x${(r.selectorLarge.p50 / r.selectorSmall.p50).toFixed(2)} for x${(TOTAL / LIST_SIZE).toFixed(1)} total)`,
         values: { ...r.selectorLarge, total: TOTAL, matches: MATCHES },
       },
+      ...(r.analytics
+        ? [
+            {
+              label: 'analytics: failed high/critical',
+              text: `p50 ${ms(r.analytics.query.p50)}  p99 ${ms(r.analytics.query.p99)}  (first ${ANALYTICS_LIMIT} of ${(TOTAL * 2).toLocaleString('en-US')} among ${(TOTAL * RESULTS_PER_REPORT).toLocaleString('en-US')} results)`,
+              values: { ...r.analytics.query },
+            },
+            {
+              label: 'analytics: summary',
+              text: `p50 ${ms(r.analytics.summary.p50)}  p99 ${ms(r.analytics.summary.p99)}  (${r.analytics.summaryRows} counts over every result)`,
+              values: { ...r.analytics.summary, rows: r.analytics.summaryRows },
+            },
+          ]
+        : []),
       {
         label: `watch fan-out (${WATCHERS} x ${BURST})`,
         text: `all ${WATCHERS} saw all ${BURST} after ${ms(r.watchSeconds)}${vs(r.watchSeconds, crd.watchSeconds)}  (writes took ${ms(r.burstWriteSeconds)}; last event ${ms(r.watchSeconds - r.burstWriteSeconds)} after the last write)`,
@@ -281,7 +299,9 @@ async function runVariant(ctx: BenchContext, variant: Variant): Promise<VariantR
       } else {
         storage = await openStorage({ backend: 'sqlite', path: join(dir, 'reports.db') });
       }
-      aggregated = await startAggregatedReportsServer(cp, storage, dir, { groups: ['wgpolicyk8s.io'] });
+      aggregated = await startAggregatedReportsServer(cp, storage, dir, {
+        groups: ['wgpolicyk8s.io', 'reports.argus.io'],
+      });
     }
     for (const name of [NAMESPACE, WATCH_NAMESPACE]) await client.create(Resources.namespaces, { metadata: { name } });
     await waitFor(
@@ -364,6 +384,35 @@ async function runVariant(ctx: BenchContext, variant: Variant): Promise<VariantR
     );
     const selectorLarge = await selector();
     log(`selector p50 ${ms(selectorSmall.p50)} at ${LIST_SIZE}, ${ms(selectorLarge.p50)} at ${TOTAL}`);
+
+    // 3b. The analytics API (what `kubectl argus reports query|summary` asks) over every result.
+    let analytics: VariantResult['analytics'];
+    if (storage) {
+      const timed = async <T>(what: string, path: string, check: (body: T) => void) => {
+        const runs: number[] = [];
+        let body: T | undefined;
+        for (let i = 0; i < ANALYTICS_REPEATS; i++) {
+          started = performance.now();
+          body = await within(what, 300, client.request<T>('GET', `/apis/reports.argus.io/v1alpha1/${path}`));
+          runs.push(since(started));
+          check(body);
+        }
+        return { latencies: latencies(runs), body: body! };
+      };
+      const query = await timed<{ items: unknown[] }>(
+        'the analytics query',
+        `results?result=fail&severity=high,critical&limit=${ANALYTICS_LIMIT}`,
+        (b) => {
+          if (b.items.length !== ANALYTICS_LIMIT) throw new Error(`query returned ${b.items.length} results`);
+        },
+      );
+      const summary = await timed<{ items: { count: number }[] }>('the analytics summary', 'summaries', (b) => {
+        const counted = b.items.reduce((n, r) => n + r.count, 0);
+        if (counted !== TOTAL * RESULTS_PER_REPORT) throw new Error(`summary counted ${counted} results`);
+      });
+      analytics = { query: query.latencies, summary: summary.latencies, summaryRows: summary.body.items.length };
+      log(`analytics p50: query ${ms(query.latencies.p50)}, summary ${ms(summary.latencies.p50)}`);
+    }
 
     // 4. Watch fan-out: WATCHERS watches of an empty namespace; a sentinel proves each is open; then a
     // burst of BURST creates, timed until every watcher has seen every one.
@@ -458,6 +507,7 @@ async function runVariant(ctx: BenchContext, variant: Variant): Promise<VariantR
       listBytes,
       selectorSmall,
       selectorLarge,
+      ...(analytics ? { analytics } : {}),
       watchSeconds,
       burstWriteSeconds,
       rssBefore,
