@@ -192,6 +192,29 @@ test('kubectl: create, get -A, -o wide, -o yaml, describe, label, annotate, patc
   await kubectl(['annotate', 'polr', 'pod-web-0', '-n', 'kubectl', 'note=checked']);
   const labelled = await kubectl(['get', 'polr', '-n', 'kubectl', '-l', 'tier=backend', '-o', 'name']);
   assert.equal(labelled.trim(), 'policyreport.wgpolicyk8s.io/pod-web-0');
+  // Each kubectl write is recorded as an Update by its field manager, as for a custom resource.
+  const managed = JSON.parse(
+    await kubectl(['get', 'polr', 'pod-web-0', '-n', 'kubectl', '-o', 'json', '--show-managed-fields']),
+  ) as { metadata: { managedFields: { manager: string; operation: string; fieldsV1: unknown }[] } };
+  const byManager = new Map(managed.metadata.managedFields.map((m) => [m.manager, m]));
+  assert.deepEqual([...byManager.keys()].sort(), ['kubectl-annotate', 'kubectl-create', 'kubectl-label']);
+  assert.ok(managed.metadata.managedFields.every((m) => m.operation === 'Update'));
+  assert.deepEqual(byManager.get('kubectl-label')?.fieldsV1, { 'f:metadata': { 'f:labels': { 'f:tier': {} } } });
+  assert.match(JSON.stringify(byManager.get('kubectl-create')?.fieldsV1), /"f:results":\{\}/);
+  // so applying another value over the label conflicts with kubectl-label
+  const overLabel = await cp.kubectl(
+    ['apply', '--server-side', '--field-manager=ci', '-f', '-'],
+    JSON.stringify({
+      apiVersion: 'wgpolicyk8s.io/v1alpha2',
+      kind: 'PolicyReport',
+      metadata: { name: 'pod-web-0', namespace: 'kubectl', labels: { tier: 'frontend' } },
+    }),
+  );
+  assert.notEqual(overLabel.code, 0);
+  assert.match(
+    overLabel.stderr,
+    /conflict with "kubectl-label" using wgpolicyk8s.io\/v1alpha2 at [^:]+:\d\d:\d\dZ: \.metadata\.labels\.tier/,
+  );
   await kubectl(['patch', 'polr', 'pod-web-0', '-n', 'kubectl', '--type=merge', '-p', '{"summary":{"pass":4}}']);
   await kubectl([
     'patch',

@@ -8,9 +8,18 @@ import type { IncomingMessage, OutgoingHttpHeaders, ServerResponse } from 'node:
 import { pruneUnknownFields } from '../../api/crd.ts';
 import { GzipAssembler, decodeStoredBytes, storedLength } from '../storage/codec.ts';
 import { StorageError } from '../storage/errors.ts';
-import type { DeleteOptions, KubeObject, ListOptions, ReportStorage } from '../storage/types.ts';
+import type { DeleteOptions, KubeObject, ListOptions, ReportStorage, ResourceType } from '../storage/types.ts';
 import { bodyFormat, contentTypeOf, negotiate, type Representation } from './negotiation.ts';
-import { jsonPatch, mergePatch, parseApplyBody, parseJsonBody, serverSideApply } from './patch.ts';
+import {
+  fieldManagerOf,
+  jsonPatch,
+  mergePatch,
+  parseApplyBody,
+  parseJsonBody,
+  serverSideApply,
+  trackUpdate,
+  type UpdateOptions,
+} from './patch.ts';
 import { apiVersionOf, type ServedType } from './resources.ts';
 import type { ResourceRoute } from './router.ts';
 import { badRequest, HttpError, invalid } from './status.ts';
@@ -354,6 +363,7 @@ export class ResourceHandlers {
     const options = this.writeOptions(query);
     const warnings: string[] = [];
     const object = this.prepare(served, route, await this.objectBody(req), options.fieldValidation, warnings);
+    trackUpdate(undefined, object, object.metadata.managedFields ?? [], updateOptions(req, query, route.type));
     if (route.type.namespaced) await this.options.checkNamespace?.(route.namespace);
     const created = await this.storage.create(route.type, object, { dryRun: options.dryRun });
     this.send(res, 201, created, warnings);
@@ -374,10 +384,10 @@ export class ResourceHandlers {
         { field: 'metadata.resourceVersion', message: 'Invalid value: 0x0: must be specified for an update' },
       ]);
     }
-    if (object.metadata.managedFields === undefined) {
-      const current = await this.storage.get(route.type, route.namespace, route.name);
-      if (current.metadata.managedFields) object.metadata.managedFields = current.metadata.managedFields;
-    }
+    // The stored version is the one replaced: a different one makes the store answer 409 Conflict.
+    const current = await this.storage.get(route.type, route.namespace, route.name);
+    const base = object.metadata.managedFields ?? current.metadata.managedFields ?? [];
+    trackUpdate(current, object, base, updateOptions(req, query, route.type));
     const updated = await this.storage.update(route.type, object, { dryRun: options.dryRun });
     this.send(res, 200, updated, warnings);
   }
@@ -466,6 +476,7 @@ export class ResourceHandlers {
       const own =
         !object.metadata.resourceVersion || object.metadata.resourceVersion === current.metadata.resourceVersion;
       if (!object.metadata.resourceVersion) object.metadata.resourceVersion = current.metadata.resourceVersion!;
+      trackUpdate(current, object, object.metadata.managedFields ?? [], updateOptions(req, query, type));
       try {
         const updated = await this.storage.update(type, object, { dryRun: options.dryRun });
         return this.send(res, 200, updated, warnings);
@@ -636,6 +647,19 @@ export async function streamList(
   push(assembler ? [...assembler.text(tail), assembler.end()] : [Buffer.from(tail)]);
   await flush();
   res.end();
+}
+
+/** Who an Update entry of managedFields names (fieldManager or the User-Agent), checked as kube-apiserver. */
+function updateOptions(req: IncomingMessage, query: URLSearchParams, type: ResourceType): UpdateOptions {
+  const manager = fieldManagerOf(query, req.headers['user-agent']);
+  if (manager.length > 128) {
+    throw new HttpError(422, 'Invalid', 'fieldManager: Too long: may not be more than 128 bytes', {
+      causes: [
+        { type: 'FieldValueTooLong', message: 'Too long: may not be more than 128 bytes', field: 'fieldManager' },
+      ],
+    });
+  }
+  return { manager, apiVersion: apiVersionOf(type) };
 }
 
 /** An object as a watch event carries it in the negotiated representation. */

@@ -7,9 +7,10 @@
 // configuration, recorded in metadata.managedFields (operation Apply, FieldsV1). Applying merges the new
 // configuration into the object (objects field by field, lists and scalars replaced), removes the fields
 // the manager applied before and no longer applies (unless another applier owns them too), and fails with
-// 409 Conflict when it would change a value another applier owns, unless `force=true` (which takes the
-// field over). Writes other than apply (update, merge/JSON patch) keep managedFields as they are and are
-// not tracked as owners.
+// 409 Conflict when it would change a value another manager owns, unless `force=true` (which takes the
+// field over). Other writes (create, update, merge/JSON patch) are recorded as operation Update
+// (trackUpdate): their manager owns the fields it set or changed, which no other manager owns any more, as
+// kube-apiserver does; so applying over a field `kubectl label` set conflicts with `kubectl-label`.
 import jsonpatch from 'fast-json-patch';
 import { parse as parseYaml } from 'yaml';
 import type { KubeObject } from '../storage/types.ts';
@@ -88,6 +89,7 @@ const ownedMetadata = new Set(['labels', 'annotations', 'finalizers', 'ownerRefe
 export function fieldSet(object: Record<string, unknown>): Path[] {
   const out: Path[] = [];
   const walk = (value: unknown, path: Path): void => {
+    if (value === undefined) return; // not in the JSON
     if (isObject(value) && Object.keys(value).length > 0) {
       for (const [k, v] of Object.entries(value)) walk(v, [...path, k]);
     } else out.push(path);
@@ -203,21 +205,27 @@ export function serverSideApply(
   const previous = entries.find(mine);
   const owned = fieldSet(applied);
   const conflicts: { manager: string; path: Path }[] = [];
+  // As kube-apiserver names a manager in conflicts: an Update one with its apiVersion and time.
+  const describe = (e: ManagedFieldsEntry): string => {
+    const name = JSON.stringify(e.manager ?? '');
+    if (e.operation !== 'Update') return name;
+    return `${name} using ${e.apiVersion ?? ''}${e.time ? ` at ${e.time}` : ''}`;
+  };
   for (const entry of entries) {
-    if (mine(entry) || entry.operation !== 'Apply') continue;
+    if (mine(entry)) continue;
     const theirs = fromFieldsV1(entry.fieldsV1);
     const kept = theirs.filter((path) => {
       const clash = owned.some(
         (p) => overlaps(p, path) && JSON.stringify(get(current, path)) !== JSON.stringify(get(applied, path)),
       );
-      if (clash && !options.force) conflicts.push({ manager: entry.manager ?? '', path });
+      if (clash && !options.force) conflicts.push({ manager: describe(entry), path });
       return !clash;
     });
     if (options.force) entry.fieldsV1 = toFieldsV1(kept);
   }
   if (conflicts.length) {
     const field = (p: Path): string => `.${p.join('.')}`;
-    const lines = conflicts.map((c) => `conflict with "${c.manager}": ${field(c.path)}`);
+    const lines = conflicts.map((c) => `conflict with ${c.manager}: ${field(c.path)}`);
     throw new HttpError(
       409,
       'Conflict',
@@ -225,7 +233,7 @@ export function serverSideApply(
       {
         causes: conflicts.map((c) => ({
           type: 'FieldManagerConflict',
-          message: `conflict with "${c.manager}"`,
+          message: `conflict with ${c.manager}`,
           field: field(c.path),
         })),
       },
@@ -234,7 +242,7 @@ export function serverSideApply(
   let next = structuredClone(current ?? { metadata: {} }) as Record<string, unknown>;
   // Fields this manager applied before and applies no more go, unless another applier owns them.
   if (previous) {
-    const others = entries.filter((e) => !mine(e) && e.operation === 'Apply').flatMap((e) => fromFieldsV1(e.fieldsV1));
+    const others = entries.filter((e) => !mine(e)).flatMap((e) => fromFieldsV1(e.fieldsV1));
     const now = new Set(owned.map(key));
     for (const path of fromFieldsV1(previous.fieldsV1)) {
       if (now.has(key(path)) || others.some((o) => overlaps(o, path))) continue;
@@ -251,8 +259,70 @@ export function serverSideApply(
     fieldsType: 'FieldsV1',
     fieldsV1: toFieldsV1(owned),
   };
-  const kept = entries.filter((e) => !mine(e) && !(e.operation === 'Apply' && fromFieldsV1(e.fieldsV1).length === 0));
+  const kept = entries.filter((e) => !mine(e) && fromFieldsV1(e.fieldsV1).length > 0);
   const result = next as KubeObject;
   result.metadata.managedFields = [...kept, entry] as Record<string, unknown>[];
   return result;
+}
+
+export interface UpdateOptions {
+  manager: string;
+  apiVersion: string;
+  now?: string;
+}
+
+/**
+ * Records a write other than apply in `next.metadata.managedFields` (operation Update): the manager owns the
+ * fields it set or changed from `current` (undefined: a create, so every field), other managers lose them,
+ * fields the write removed go from every manager, and entries left empty are dropped. A write that changes
+ * no field leaves managedFields as they were. `base` is the managedFields to start from (the current ones, or
+ * those the request sent).
+ */
+export function trackUpdate(
+  current: KubeObject | undefined,
+  next: KubeObject,
+  base: readonly Record<string, unknown>[],
+  options: UpdateOptions,
+): void {
+  const before = current ? fieldSet(current) : [];
+  const after = fieldSet(next);
+  const changed = after.filter((p) => !current || JSON.stringify(get(current, p)) !== JSON.stringify(get(next, p)));
+  const present = new Set(after.map(key));
+  const removed = before.filter((p) => !present.has(key(p)));
+  const entries: ManagedFieldsEntry[] = base.map((e) => ({ ...e }));
+  if (changed.length === 0 && removed.length === 0) {
+    next.metadata.managedFields = base.map((e) => ({ ...e }));
+    return;
+  }
+  const mine = (e: ManagedFieldsEntry): boolean => e.manager === options.manager && e.operation === 'Update';
+  const touched = [...changed, ...removed];
+  const out: ManagedFieldsEntry[] = [];
+  let own: Path[] = [];
+  for (const entry of entries) {
+    const paths = fromFieldsV1(entry.fieldsV1);
+    if (mine(entry)) {
+      own = paths.filter((p) => !removed.some((r) => overlaps(r, p)));
+      continue;
+    }
+    const kept = paths.filter((p) => !touched.some((t) => overlaps(t, p)));
+    if (kept.length) out.push({ ...entry, fieldsV1: toFieldsV1(kept) });
+  }
+  const owned = new Map([...own, ...changed].map((p) => [key(p), p]));
+  out.push({
+    manager: options.manager,
+    operation: 'Update',
+    apiVersion: options.apiVersion,
+    time: options.now ?? new Date().toISOString().replace(/\.\d{3}Z$/, 'Z'),
+    fieldsType: 'FieldsV1',
+    fieldsV1: toFieldsV1([...owned.values()]),
+  });
+  next.metadata.managedFields = out as Record<string, unknown>[];
+}
+
+/** The field manager of a write: `fieldManager`, else the User-Agent up to its first `/`, as kube-apiserver. */
+export function fieldManagerOf(query: URLSearchParams, userAgent: string | undefined): string {
+  const named = query.get('fieldManager');
+  if (named) return named;
+  const prefix = (userAgent ?? '').split('/')[0]!.trim();
+  return prefix.slice(0, 128) || 'unknown';
 }

@@ -8,12 +8,14 @@ import { aggregatedDiscovery, apiResourceList } from '../../../src/reports-serve
 import { bodyFormat, negotiate, parseAccept } from '../../../src/reports-server/http/negotiation.ts';
 import { openAPIv3GroupVersion, openAPIv3Index } from '../../../src/reports-server/http/openapi.ts';
 import {
+  fieldManagerOf,
   fieldSet,
   fromFieldsV1,
   jsonPatch,
   mergePatch,
   serverSideApply,
   toFieldsV1,
+  trackUpdate,
 } from '../../../src/reports-server/http/patch.ts';
 import { servedReportTypes } from '../../../src/reports-server/http/resources.ts';
 import { nameFromFieldSelector, route } from '../../../src/reports-server/http/router.ts';
@@ -265,6 +267,78 @@ test('server-side apply: ownership in managedFields, removal of dropped fields, 
     ['s'],
   ]);
   assert.deepEqual(fromFieldsV1(toFieldsV1([['a', 'b'], ['c']])), [['a', 'b'], ['c']]);
+});
+
+test('writes other than apply are recorded as Update: the writer owns what it changed, others lose it', () => {
+  type Entry = { manager: string; operation: string; fieldsV1: unknown };
+  const entries = (o: KubeObject) => o.metadata.managedFields as Entry[];
+  const owners = (o: KubeObject) =>
+    Object.fromEntries(entries(o).map((e) => [`${e.manager}/${e.operation}`, fromFieldsV1(e.fieldsV1)]));
+  const write = (current: KubeObject | undefined, next: KubeObject, manager: string): KubeObject => {
+    const copy = structuredClone(next);
+    trackUpdate(current, copy, current?.metadata.managedFields ?? [], {
+      manager,
+      apiVersion: 'wgpolicyk8s.io/v1alpha2',
+      now: '2026-11-23T10:00:00Z',
+    });
+    return copy;
+  };
+  const created = write(
+    undefined,
+    { metadata: { name: 'r', labels: { a: '1' } }, summary: { pass: 1 }, results: [{ policy: 'p' }] },
+    'kubectl-create',
+  );
+  assert.deepEqual(owners(created), {
+    'kubectl-create/Update': [['metadata', 'labels', 'a'], ['summary', 'pass'], ['results']],
+  });
+  // kubectl label: owns the new label only; the creator keeps the rest.
+  const labelled = write(
+    created,
+    { ...created, metadata: { ...created.metadata, labels: { a: '1', tier: 'web' } } },
+    'kubectl-label',
+  );
+  assert.deepEqual(owners(labelled), {
+    'kubectl-create/Update': [['metadata', 'labels', 'a'], ['summary', 'pass'], ['results']],
+    'kubectl-label/Update': [['metadata', 'labels', 'tier']],
+  });
+  // A patch that changes a field takes it from its owner; a removed field goes from every owner.
+  const patched = write(labelled, { ...labelled, summary: { pass: 2 }, results: undefined }, 'kubectl-patch');
+  assert.deepEqual(owners(patched), {
+    'kubectl-create/Update': [['metadata', 'labels', 'a']],
+    'kubectl-label/Update': [['metadata', 'labels', 'tier']],
+    'kubectl-patch/Update': [['summary', 'pass']],
+  });
+  // Changing nothing changes no entry (not even a time); an owner left with nothing is dropped.
+  assert.deepEqual(
+    write(patched, structuredClone(patched), 'someone').metadata.managedFields,
+    patched.metadata.managedFields,
+  );
+  const relabelled = write(
+    patched,
+    { ...patched, metadata: { ...patched.metadata, labels: { a: '2' } } },
+    'kubectl-label',
+  );
+  assert.deepEqual(owners(relabelled), {
+    'kubectl-patch/Update': [['summary', 'pass']],
+    'kubectl-label/Update': [['metadata', 'labels', 'a']],
+  });
+  // Applying over a field an Update owns conflicts with that manager, as kube-apiserver.
+  assert.throws(
+    () =>
+      serverSideApply(
+        relabelled,
+        { metadata: { name: 'r', labels: { a: '3' } } },
+        {
+          manager: 'ci',
+          force: false,
+          apiVersion: 'wgpolicyk8s.io/v1alpha2',
+        },
+      ),
+    (err: unknown) => err instanceof HttpError && err.code === 409 && /conflict with "kubectl-label"/.test(err.message),
+  );
+  assert.equal(fieldManagerOf(new URLSearchParams('fieldManager=mine'), 'kubectl/v1.36.3 (linux/amd64)'), 'mine');
+  assert.equal(fieldManagerOf(new URLSearchParams(), 'kubectl/v1.36.3 (linux/amd64)'), 'kubectl');
+  assert.equal(fieldManagerOf(new URLSearchParams(), undefined), 'unknown');
 });
 
 test('discovery and OpenAPI documents', () => {
