@@ -7,16 +7,16 @@ import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from 'node:f
 import { tmpdir } from 'node:os';
 import { DatabaseSync } from 'node:sqlite';
 import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { Resources, type KubeObject, type ResourceType } from '../src/kube/resources.ts';
 import { reportCrds } from '../src/api/reports/index.ts';
-import { openStorage } from '../src/reports-server/storage/index.ts';
-import type { ReportStorage } from '../src/reports-server/storage/types.ts';
 import { waitFor } from '../src/util/time.ts';
-import { startAggregatedReportsServer, type AggregatedReportsServer } from '../test/support/reports-server.ts';
+import { reportGroups } from '../test/support/reports-server.ts';
+import { registerAPIService, type RegisteredAPIService } from '../test/testbed/aggregation.ts';
 import { etcdVersion, kubernetesVersion } from '../test/testbed/binaries.ts';
 import { ControlPlane } from '../test/testbed/controlplane.ts';
 import { PostgresServer } from '../test/testbed/postgres.ts';
-import type { ManagedProcess } from '../test/testbed/process.ts';
+import { freePort, ManagedProcess } from '../test/testbed/process.ts';
 import {
   median,
   mib,
@@ -233,11 +233,66 @@ async function run(ctx: BenchContext): Promise<Report> {
     `${TOTAL.toLocaleString('en-US')} reports of ${RESULTS_PER_REPORT} results each per variant (the issue's goal is ` +
       `about 100,000; ARGUS_BENCH_REPORTS_TOTAL sets it); p99 of ${LIST_REPEATS} runs is the slowest run`,
     `kubernetes ${kubernetesVersion()}, etcd ${etcdVersion()} (data dir on tmpfs); one fresh control plane per variant; ` +
-      'the control plane, the reports server, PostgreSQL and this client share the machine',
+      'the control plane, the reports server (its own process, `argus reports-server`), PostgreSQL and this ' +
+      'client share the machine',
     'every variant lists with the same client (fetch: Accept-Encoding gzip, deflate): kube-apiserver gzips ' +
       'the CRD list, the reports server sends its stored DEFLATE bytes as gzip, passed through by the aggregator',
   );
   return { sections, notes };
+}
+
+interface ReportsServerProcess {
+  process: ManagedProcess;
+  stop(): Promise<void>;
+}
+
+/**
+ * `argus reports-server` in its own process, as it is deployed (kube-apiserver has its own too), with a
+ * generated certificate for the Service names, registered for `groups` with the aggregation layer.
+ */
+async function startReportsServerProcess(
+  cp: ControlPlane,
+  storageUrl: string,
+  dir: string,
+  groups: readonly string[],
+): Promise<ReportsServerProcess> {
+  const port = await freePort();
+  const certDir = join(dir, 'certs');
+  const served = reportGroups.filter((g) => groups.includes(g.group));
+  const child = new ManagedProcess(
+    'argus reports-server',
+    process.execPath,
+    [
+      fileURLToPath(new URL('../src/cli/main.ts', import.meta.url)),
+      'reports-server',
+      ...['--storage', storageUrl, '--bind-address', '127.0.0.1', '--secure-port', String(port)],
+      ...['--cert-dir', certDir, '--kubeconfig', cp.kubeconfigPath],
+      ...served.flatMap((g) => ['--tls-san', `${g.serviceName}.default.svc`]),
+    ],
+    join(dir, 'reports-server.log'),
+  );
+  const registrations: RegisteredAPIService[] = [];
+  const stop = async (): Promise<void> => {
+    for (const r of registrations) await r.remove().catch(() => undefined);
+    await child.stop();
+  };
+  try {
+    await waitFor('argus reports-server to listen', () => child.tail(200).includes(`listening on 127.0.0.1:${port}`), {
+      timeoutMs: 60_000,
+      intervalMs: 100,
+      giveUp: () => (child.running ? undefined : child.failure('did not start').message),
+    });
+    const caBundle = readFileSync(join(certDir, 'apiserver.crt'), 'utf8');
+    for (const { group, version, serviceName } of served) {
+      registrations.push(
+        await registerAPIService(cp, { group, version, serviceName, port, caBundle, timeoutMs: 60_000 }),
+      );
+    }
+  } catch (err) {
+    await stop();
+    throw err;
+  }
+  return { process: child, stop };
 }
 
 /** The testbed keeps its process handles and etcd directory private; the benchmark reads them anyway. */
@@ -277,8 +332,7 @@ async function runVariant(ctx: BenchContext, variant: Variant): Promise<VariantR
   const dir = mkdtempSync(join(tmpdir(), `argus-bench-reports-${variant}-`));
   let cp: ControlPlane | undefined;
   let pg: PostgresServer | undefined;
-  let storage: ReportStorage | undefined;
-  let aggregated: AggregatedReportsServer | undefined;
+  let reportsServer: ReportsServerProcess | undefined;
   const abort = new AbortController();
   try {
     cp = await ControlPlane.start({ name: `bench-reports-${variant}`, controllerManager: false });
@@ -291,17 +345,14 @@ async function runVariant(ctx: BenchContext, variant: Variant): Promise<VariantR
         }
       }
     } else {
+      let storageUrl = `sqlite:${join(dir, 'reports.db')}`;
       if (variant === 'postgres') {
         pg = await PostgresServer.start();
-        const options = await pg.createDatabase('bench_reports');
-        database = options.database;
-        storage = await openStorage({ backend: 'postgres', ...options });
-      } else {
-        storage = await openStorage({ backend: 'sqlite', path: join(dir, 'reports.db') });
+        const o = await pg.createDatabase('bench_reports');
+        database = o.database;
+        storageUrl = `postgres://${o.user}:${o.password}@${o.host}:${o.port}/${o.database}`;
       }
-      aggregated = await startAggregatedReportsServer(cp, storage, dir, {
-        groups: ['wgpolicyk8s.io', 'reports.argus.io'],
-      });
+      reportsServer = await startReportsServerProcess(cp, storageUrl, dir, ['wgpolicyk8s.io', 'reports.argus.io']);
     }
     for (const name of [NAMESPACE, WATCH_NAMESPACE]) await client.create(Resources.namespaces, { metadata: { name } });
     await waitFor(
@@ -387,7 +438,7 @@ async function runVariant(ctx: BenchContext, variant: Variant): Promise<VariantR
 
     // 3b. The analytics API (what `kubectl argus reports query|summary` asks) over every result.
     let analytics: VariantResult['analytics'];
-    if (storage) {
+    if (variant !== 'crd') {
       const timed = async <T>(what: string, path: string, check: (body: T) => void) => {
         const runs: number[] = [];
         let body: T | undefined;
@@ -521,8 +572,7 @@ async function runVariant(ctx: BenchContext, variant: Variant): Promise<VariantR
     };
   } finally {
     abort.abort();
-    await aggregated?.close().catch(() => undefined);
-    await storage?.close().catch(() => undefined);
+    await reportsServer?.stop().catch(() => undefined);
     await cp?.stop();
     await pg?.destroy().catch(() => undefined);
     rmSync(dir, { recursive: true, force: true });
