@@ -289,7 +289,6 @@ export function trackUpdate(
   const changed = after.filter((p) => !current || JSON.stringify(get(current, p)) !== JSON.stringify(get(next, p)));
   const present = new Set(after.map(key));
   const removed = before.filter((p) => !present.has(key(p)));
-  const entries: ManagedFieldsEntry[] = base.map((e) => ({ ...e }));
   if (changed.length === 0 && removed.length === 0) {
     next.metadata.managedFields = base.map((e) => ({ ...e }));
     return;
@@ -298,7 +297,7 @@ export function trackUpdate(
   const touched = [...changed, ...removed];
   const out: ManagedFieldsEntry[] = [];
   let own: Path[] = [];
-  for (const entry of entries) {
+  for (const entry of base as readonly ManagedFieldsEntry[]) {
     const paths = fromFieldsV1(entry.fieldsV1);
     if (mine(entry)) {
       own = paths.filter((p) => !removed.some((r) => overlaps(r, p)));

@@ -268,8 +268,9 @@ type Driver =
   | { table: 'fields'; requirement: FieldRequirement };
 
 /**
- * SQLite (which has no statistics here to choose with): which index drives the query: a positive requirement on a label or field (so the cost follows the matches,
- * not the total), or the objects table itself (no positive requirement, or an exact name).
+ * SQLite (which has no statistics here to choose with): which index drives the query: a positive requirement
+ * on a label or field (so the cost follows the matches, not the total), or the objects table itself (no
+ * positive requirement, or an exact name).
  */
 export function chooseDriver(q: Pick<ListQuery, 'labels' | 'fields'>): Driver {
   if (q.fields.some((f) => f.field === 'metadata.name' && f.operator === '=')) return { table: 'objects' };
@@ -326,6 +327,8 @@ const contains = (column: string, key: string, value: string): Sql => ({
   params: [JSON.stringify({ [key]: value })],
 });
 
+const not = (c: Sql): Sql => ({ sql: `NOT (${c.sql})`, params: c.params });
+
 /** The condition of one label requirement on `o.labels` (PostgreSQL), negatives included. */
 function labelJsonCondition(r: LabelRequirement): Sql {
   switch (r.operator) {
@@ -351,8 +354,6 @@ function labelJsonCondition(r: LabelRequirement): Sql {
       };
   }
 }
-
-const not = (c: Sql): Sql => ({ sql: `NOT (${c.sql})`, params: c.params });
 
 /**
  * SELECT namespace, name, rv, data of the objects that match, in (namespace, name) order.
