@@ -5,10 +5,12 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { DatabaseSync } from 'node:sqlite';
 import { test } from 'node:test';
 import { crc32, gunzipSync } from 'node:zlib';
-import { acceptsGzip } from '../../../src/reports-server/http/handlers.ts';
+import { acceptsGzip, GZIP_MIN_BYTES, sendJson } from '../../../src/reports-server/http/handlers.ts';
 import {
   GzipAssembler,
   crc32Combine,
@@ -42,6 +44,37 @@ test('stored objects: compressed JSON that round-trips and concatenates into one
   assert.equal(acceptsGzip('deflate, gzip;q=0'), false);
   assert.equal(acceptsGzip('*'), true);
   assert.equal(acceptsGzip(undefined), false);
+});
+
+test('answers of 128 KiB or more are gzip-encoded for clients that accept it, smaller ones and others plain', async () => {
+  const large = { kind: 'Table', rows: Array.from({ length: 5_000 }, (_, i) => ({ cells: [`report-${i}`, 'ü', i] })) };
+  const small = { kind: 'Status', code: 200 };
+  assert.ok(Buffer.byteLength(JSON.stringify(large)) >= GZIP_MIN_BYTES);
+  const server = createServer((req, res) =>
+    sendJson(res, 200, req.url === '/large' ? large : small, 'application/json;as=Table;v=v1;g=meta.k8s.io'),
+  );
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const port = (server.address() as AddressInfo).port;
+  const get = async (path: string, acceptEncoding?: string) => {
+    const { request } = await import('undici');
+    const answer = await request(`http://127.0.0.1:${port}${path}`, {
+      headers: acceptEncoding ? { 'accept-encoding': acceptEncoding } : {},
+    });
+    const bytes = Buffer.from(await answer.body.arrayBuffer());
+    assert.equal(Number(answer.headers['content-length']), bytes.length);
+    assert.equal(answer.headers['content-type'], 'application/json;as=Table;v=v1;g=meta.k8s.io');
+    const encoding = answer.headers['content-encoding'];
+    return { encoding, json: JSON.parse((encoding === 'gzip' ? gunzipSync(bytes) : bytes).toString()) as unknown };
+  };
+  try {
+    assert.deepEqual(await get('/large', 'gzip'), { encoding: 'gzip', json: large });
+    assert.deepEqual(await get('/large', 'gzip;q=0, identity'), { encoding: undefined, json: large });
+    assert.deepEqual(await get('/large'), { encoding: undefined, json: large });
+    assert.deepEqual(await get('/small', 'gzip'), { encoding: undefined, json: small });
+  } finally {
+    server.closeAllConnections();
+    await new Promise((resolve) => server.close(resolve));
+  }
 });
 
 test('packed results: chunks, interned ids, one entry per resource, trailing nulls left out', () => {
