@@ -3,7 +3,6 @@
 // Credentials and TLS come from @kubernetes/client-node's KubeConfig; requests go through one undici
 // connection pool per client (docs/adr/0003-kubernetes-client.md explains why not client-node's API classes).
 import type { RequestOptions } from 'node:https';
-import { Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { createGunzip } from 'node:zlib';
 import { Agent, request, type Dispatcher } from 'undici';
@@ -376,13 +375,7 @@ export class KubeClient {
     const started = performance.now();
     let response: Dispatcher.ResponseData;
     try {
-      response = await request(url, {
-        method: method,
-        headers,
-        body,
-        signal,
-        dispatcher: this.pool(),
-      });
+      response = await request(url, { method, headers, body, signal, dispatcher: this.pool() });
     } catch (err) {
       requestsTotal.inc({ method, code: '<error>' });
       throw transportError(`${method} ${url.pathname}`, err);
@@ -460,12 +453,9 @@ async function readText(response: Dispatcher.ResponseData, context: string): Pro
     throw new Error(`${context}: the answer has the unsupported content encoding "${encoding}"`);
   }
   const chunks: Buffer[] = [];
-  const collect = new Writable({
-    write(chunk: Buffer, _encoding, done) {
-      chunks.push(chunk);
-      done();
-    },
-  });
+  const collect = async (source: AsyncIterable<Buffer>): Promise<void> => {
+    for await (const chunk of source) chunks.push(chunk);
+  };
   try {
     if (encoding === 'gzip') await pipeline(response.body, createGunzip({ chunkSize: INFLATE_CHUNK_BYTES }), collect);
     else await pipeline(response.body, collect);
