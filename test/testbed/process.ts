@@ -133,6 +133,9 @@ export function runCommand(
     child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
     child.on('error', reject);
     child.on('close', (code) => resolve({ code: code ?? -1, stdout, stderr }));
+    // A command may exit before it reads its input, or without reading it (EPIPE): not an error of its own,
+    // its exit code and stderr tell what happened.
+    child.stdin.on('error', () => undefined);
     child.stdin.end(options.input ?? '');
   });
 }
