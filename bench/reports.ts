@@ -8,6 +8,7 @@ import { tmpdir } from 'node:os';
 import { DatabaseSync } from 'node:sqlite';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { gunzipSync } from 'node:zlib';
 import { Agent, request } from 'undici';
 import type { KubeClient } from '../src/kube/client.ts';
 import { Resources, type KubeObject, type ResourceType } from '../src/kube/resources.ts';
@@ -47,6 +48,9 @@ const WATCHERS = 50;
 const BURST = 200;
 const ANALYTICS_LIMIT = 1000;
 const ANALYTICS_REPEATS = 5;
+const KUBECTL_REPEATS = 5;
+/** kubectl get's page size (--chunk-size). */
+const TABLE_PAGE = 500;
 const NAMESPACE = 'bench';
 const WATCH_NAMESPACE = 'bench-watch';
 const MATCH_LABEL = 'argus-bench/match';
@@ -133,6 +137,10 @@ interface VariantResult {
   /** The same list until its last (still compressed) byte arrived, nothing decoded: the servers' part. */
   listAnswer: Latencies;
   listAnswerBytes: number;
+  /** `kubectl get` of the LIST_SIZE reports, as a person runs it: Table pages of TABLE_PAGE, printed. */
+  kubectlGet: Latencies;
+  /** The same Table pages read and decoded by the client, without kubectl: the servers' part. */
+  tablePages: Latencies;
   selectorSmall: Latencies;
   selectorLarge: Latencies;
   /** The analytics API over every result (SQL variants): failed high/critical results, and the summary. */
@@ -180,6 +188,16 @@ async function run(ctx: BenchContext): Promise<Report> {
         label: `  answer only (n=${LIST_REPEATS})`,
         text: `p50 ${ms(r.listAnswer.p50)}  p99 ${ms(r.listAnswer.p99)}  (${mib(r.listAnswerBytes)} gzip, not decoded)${vs(r.listAnswer.p50, crd.listAnswer.p50)}`,
         values: { ...r.listAnswer, bytes: r.listAnswerBytes },
+      },
+      {
+        label: `kubectl get ${LIST_SIZE.toLocaleString('en-US')} (n=${KUBECTL_REPEATS})`,
+        text: `p50 ${ms(r.kubectlGet.p50)}  p99 ${ms(r.kubectlGet.p99)}  (Table pages of ${TABLE_PAGE}, printed)${vs(r.kubectlGet.p50, crd.kubectlGet.p50)}`,
+        values: { ...r.kubectlGet },
+      },
+      {
+        label: `  Table pages only (n=${LIST_REPEATS})`,
+        text: `p50 ${ms(r.tablePages.p50)}  p99 ${ms(r.tablePages.p99)}  (decoded, no kubectl)${vs(r.tablePages.p50, crd.tablePages.p50)}`,
+        values: { ...r.tablePages },
       },
       {
         label: `selector ${MATCHES}/${LIST_SIZE.toLocaleString('en-US')}`,
@@ -322,6 +340,37 @@ async function answerBytes(client: KubeClient, dispatcher: Agent, path: string):
   return bytes;
 }
 
+/**
+ * The Table pages of `path` as kubectl get asks for them (TABLE_PAGE rows each, gzip), each inflated and
+ * parsed. Returns the number of rows.
+ */
+async function tableRows(client: KubeClient, dispatcher: Agent, path: string): Promise<number> {
+  const { headers } = await client.connectionOptions();
+  let rows = 0;
+  let next: string | undefined;
+  do {
+    const url = new URL(client.server + path);
+    url.searchParams.set('limit', String(TABLE_PAGE));
+    if (next) url.searchParams.set('continue', next);
+    const answer = await request(url, {
+      dispatcher,
+      headers: {
+        ...headers,
+        accept: 'application/json;as=Table;v=v1;g=meta.k8s.io,application/json',
+        'accept-encoding': 'gzip',
+      },
+    });
+    const raw = Buffer.from(await answer.body.arrayBuffer());
+    if (answer.statusCode !== 200) throw new Error(`GET ${url.pathname}: ${answer.statusCode} ${raw.toString()}`);
+    const text = answer.headers['content-encoding'] === 'gzip' ? gunzipSync(raw).toString() : raw.toString();
+    const table = JSON.parse(text) as { kind: string; rows: unknown[]; metadata: { continue?: string } };
+    if (table.kind !== 'Table') throw new Error(`GET ${url.pathname}: a ${table.kind}, not a Table`);
+    rows += table.rows.length;
+    next = table.metadata.continue;
+  } while (next);
+  return rows;
+}
+
 /** The testbed keeps its process handles and etcd directory private; the benchmark reads them anyway. */
 interface ControlPlaneInternals {
   apiServer?: ManagedProcess;
@@ -448,8 +497,31 @@ async function runVariant(ctx: BenchContext, variant: Variant): Promise<VariantR
       );
       answerRuns.push(since(started));
     }
-    await answerPool.close();
     log(`list answer p50 ${ms(median(answerRuns))}`);
+
+    // 2b. What a person sees: kubectl get (Table pages), and the same pages without kubectl.
+    const kubectlRuns: number[] = [];
+    for (let i = 0; i < KUBECTL_REPEATS; i++) {
+      started = performance.now();
+      const got = await within('kubectl get', 120, cp.kubectl(['get', 'polr', '-n', NAMESPACE, '--no-headers']));
+      kubectlRuns.push(since(started));
+      const lines = got.stdout.split('\n').filter((l) => l).length;
+      if (got.code !== 0 || lines !== LIST_SIZE) throw new Error(`kubectl get printed ${lines} rows: ${got.stderr}`);
+    }
+    log(`kubectl get p50 ${ms(median(kubectlRuns))}`);
+    const tableRuns: number[] = [];
+    for (let i = 0; i < LIST_REPEATS; i++) {
+      started = performance.now();
+      const rows = await within(
+        'the Table pages',
+        120,
+        tableRows(client, answerPool, client.path(polr, { namespace: NAMESPACE })),
+      );
+      tableRuns.push(since(started));
+      if (rows !== LIST_SIZE) throw new Error(`the Table pages had ${rows} rows, expected ${LIST_SIZE}`);
+    }
+    await answerPool.close();
+    log(`Table pages p50 ${ms(median(tableRuns))}`);
 
     // 3. The selector at LIST_SIZE, then at TOTAL reports in the namespace (the rest do not match).
     const selector = async (): Promise<Latencies> => {
@@ -600,6 +672,8 @@ async function runVariant(ctx: BenchContext, variant: Variant): Promise<VariantR
       listBytes,
       listAnswer: latencies(answerRuns),
       listAnswerBytes,
+      kubectlGet: latencies(kubectlRuns),
+      tablePages: latencies(tableRuns),
       selectorSmall,
       selectorLarge,
       ...(analytics ? { analytics } : {}),

@@ -5,6 +5,7 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { DatabaseSync } from 'node:sqlite';
 import { after, before, describe, test } from 'node:test';
 import pg from 'pg';
 import type { KubeObject } from '../../src/api/meta.ts';
@@ -18,7 +19,13 @@ import {
 } from '../../src/reports-server/storage/reports.ts';
 import { matches, resolveSelectors } from '../../src/reports-server/storage/selectors.ts';
 import { openSqliteStorage } from '../../src/reports-server/storage/sqlite.ts';
-import type { ReportStorage, StorageOptions, Watch, WatchEvent } from '../../src/reports-server/storage/types.ts';
+import type {
+  ListOptions,
+  ReportStorage,
+  StorageOptions,
+  Watch,
+  WatchEvent,
+} from '../../src/reports-server/storage/types.ts';
 import { buildListQuery, migrations, numberPlaceholders } from '../../src/reports-server/storage/sql.ts';
 import { parseFieldSelector, parseLabelSelector } from '../../src/reports-server/storage/selectors.ts';
 import { sleep } from '../../src/util/time.ts';
@@ -30,6 +37,8 @@ interface Backend {
   fresh(options?: StorageOptions): Promise<ReportStorage>;
   /** Another store on the same file / database as the last fresh() one. */
   again(options?: StorageOptions): Promise<ReportStorage>;
+  /** Runs SQL directly on the last fresh() one's file / database (no placeholders). */
+  sql(statement: string): Promise<Record<string, unknown>[]>;
 }
 
 const opened: ReportStorage[] = [];
@@ -62,6 +71,14 @@ const backends: Backend[] = [
       return track(await openSqliteStorage({ path: lastSqlite, ...fast, ...options }));
     },
     again: async (options = {}) => track(await openSqliteStorage({ path: lastSqlite, ...fast, ...options })),
+    sql: async (statement) => {
+      const db = new DatabaseSync(lastSqlite);
+      try {
+        return db.prepare(statement).all();
+      } finally {
+        db.close();
+      }
+    },
   },
   {
     name: 'postgres',
@@ -70,6 +87,15 @@ const backends: Backend[] = [
       return track(await openPostgresStorage({ ...lastDb, ...fast, ...options }));
     },
     again: async (options = {}) => track(await openPostgresStorage({ ...lastDb!, ...fast, ...options })),
+    sql: async (statement) => {
+      const client = new pg.Client({ ...lastDb! });
+      await client.connect();
+      try {
+        return (await client.query(statement)).rows as Record<string, unknown>[];
+      } finally {
+        await client.end();
+      }
+    },
   },
 ];
 
@@ -670,6 +696,80 @@ for (const backend of backends) {
           ['r1', 'only'],
         ],
       );
+    });
+
+    test('head view: every field but results, in step with every write, through selectors, pages and snapshots', async () => {
+      const s = await backend.fresh();
+      const headOf = ({ results: _results, ...head }: KubeObject): KubeObject => head;
+      const heads = async (options: ListOptions = {}): Promise<KubeObject[]> =>
+        (await s.list(policyReports, { ...options, view: 'head' })).items;
+      const headRows = async (): Promise<number> =>
+        Number((await backend.sql('SELECT COUNT(*) AS n FROM heads'))[0]!.n);
+      const a = await s.create(policyReports, report('a'));
+      const b = await s.create(policyReports, headOf(report('b'))); // no results: its head is the object
+      assert.deepEqual(await heads(), [headOf(a), b]);
+      assert.equal(await headRows(), 1);
+      // an update of summary and results; results removed; results added
+      const a2 = await s.update(policyReports, { ...a, summary: { pass: 0, fail: 2 }, results: [] });
+      assert.deepEqual(await heads(), [headOf(a2), b]);
+      const a3 = await s.update(policyReports, headOf(a2));
+      assert.equal(a3.results, undefined);
+      assert.deepEqual(await heads(), [a3, b]);
+      assert.equal(await headRows(), 0);
+      const b2 = await s.update(policyReports, { ...b, results: report('b').results });
+      assert.deepEqual(await heads(), [a3, headOf(b2)]);
+      // deletion held by a finalizer changes the head; the deletion itself removes it
+      await s.update(policyReports, { ...b2, metadata: { ...b2.metadata, finalizers: ['example.com/keep'] } });
+      const deleting = (await s.delete(policyReports, 'default', 'b')).object;
+      assert.ok(deleting.metadata.deletionTimestamp);
+      assert.deepEqual(await heads(), [a3, headOf(deleting)]);
+      await s.update(policyReports, { ...deleting, metadata: { ...deleting.metadata, finalizers: [] } });
+      assert.deepEqual(await heads(), [a3]);
+      assert.equal(await headRows(), 0);
+      // the same items as whole lists, with selectors and pages; a snapshot's changed items may be whole
+      for (const name of ['c', 'd', 'e']) await s.create(policyReports, report(name, 'team'));
+      const whole = await s.list(policyReports, { namespace: 'team', labelSelector: 'app in (c,e)' });
+      const page1 = await s.list(policyReports, {
+        namespace: 'team',
+        labelSelector: 'app in (c,e)',
+        limit: 1,
+        view: 'head',
+      });
+      assert.deepEqual(page1.items, [headOf(whole.items[0]!)]);
+      const c = whole.items[0]!;
+      await s.update(policyReports, { ...c, summary: { pass: 9 } });
+      const page2 = await s.list(policyReports, {
+        namespace: 'team',
+        labelSelector: 'app in (c,e)',
+        continue: page1.continue!,
+        view: 'head',
+      });
+      assert.deepEqual(page2.items, [headOf(whole.items[1]!)]);
+      const snapshot = await s.list(policyReports, {
+        namespace: 'team',
+        resourceVersion: whole.resourceVersion,
+        resourceVersionMatch: 'Exact',
+        view: 'head',
+      });
+      assert.deepEqual(
+        snapshot.items.map(headOf),
+        (
+          await s.list(policyReports, {
+            namespace: 'team',
+            resourceVersion: whole.resourceVersion,
+            resourceVersionMatch: 'Exact',
+          })
+        ).items.map(headOf),
+      );
+      assert.equal((snapshot.items[0]!.summary as { pass?: number }).pass, 1, 'c as it was');
+      // migration 5 on a database written before it fills the heads
+      const expected = await heads({ namespace: 'team' });
+      await s.close();
+      await backend.sql('DROP TABLE heads');
+      await backend.sql('DELETE FROM schema_migrations WHERE version = 5');
+      const upgraded = await backend.again();
+      assert.deepEqual((await upgraded.list(policyReports, { namespace: 'team', view: 'head' })).items, expected);
+      assert.equal(await headRows(), 3);
     });
 
     test('migrations are idempotent and the data survives reopening', async () => {

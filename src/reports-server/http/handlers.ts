@@ -226,26 +226,23 @@ export class ResourceHandlers {
       await streamList(req, res, head.slice(0, -1) + ',"items":[', stored.items, ']}');
       return;
     }
-    const result = await this.storage.list(route.type, this.listOptions(query, route));
+    // Tables and metadata lists need no results: they read the objects' heads (ADR 0021).
+    const whole = representation.kind === 'table' && includeObject === 'Object';
+    const result = await this.storage.list(route.type, {
+      ...this.listOptions(query, route),
+      view: whole ? 'object' : 'head',
+    });
     const metadata: { resourceVersion: string; continue?: string } = { resourceVersion: result.resourceVersion };
     if (result.continue) metadata.continue = result.continue;
-    let body: unknown;
-    if (representation.kind === 'table') {
-      body = buildTable(served, result.items, {
-        version: representation.version,
-        includeObject,
-        ...metadata,
-      });
-    } else if (representation.kind === 'partial') {
-      body = {
-        kind: 'PartialObjectMetadataList',
-        apiVersion: `meta.k8s.io/${representation.version}`,
-        metadata,
-        items: result.items.map((o) => partialObjectMetadata(o, representation.version)),
-      };
-    } else {
-      body = { apiVersion: apiVersionOf(route.type), kind: served.listKind, metadata, items: result.items };
-    }
+    const body =
+      representation.kind === 'table'
+        ? buildTable(served, result.items, { version: representation.version, includeObject, ...metadata })
+        : {
+            kind: 'PartialObjectMetadataList',
+            apiVersion: `meta.k8s.io/${representation.version}`,
+            metadata,
+            items: result.items.map((o) => partialObjectMetadata(o, representation.version)),
+          };
     sendJson(res, 200, body, contentTypeOf(representation));
   }
 

@@ -6,6 +6,7 @@ import { randomUUID } from 'node:crypto';
 import type { KubeObject, ObjectMeta } from '../../api/meta.ts';
 import { logger, errorMessage } from '../../util/log.ts';
 import { encodeStored, parseStored, type Stored } from './codec.ts';
+import { encodeHead, writeHead } from './heads.ts';
 import type { Driver, Row, Tx } from './driver.ts';
 import {
   StorageError,
@@ -262,6 +263,7 @@ export class Engine implements ReportStorage {
     const selectors = resolveSelectors(type, options.labelSelector, options.fieldSelector);
     const namespace = type.namespaced ? options.namespace || undefined : undefined;
     const limit = options.limit && options.limit > 0 ? Math.floor(options.limit) : undefined;
+    const heads = options.view === 'head';
     let snapshot: number | undefined; // undefined: the latest
     let minRv = 0;
     let after: { namespace: string; name: string } | undefined;
@@ -289,13 +291,13 @@ export class Engine implements ReportStorage {
       if (snapshot === undefined || snapshot === current) {
         if (minRv > current) throw tooLargeResourceVersion(minRv, current);
         rv = current;
-        rows = await this.queryCurrent(tx, typeId, namespace, after, undefined, selectors, limit);
+        rows = await this.queryCurrent(tx, typeId, namespace, after, undefined, selectors, limit, heads);
       } else {
         if (snapshot > current) throw tooLargeResourceVersion(snapshot, current);
         const compacted = await compactedRv(tx);
         if (snapshot < compacted) throw fromContinue ? expiredContinue() : tooOldResourceVersion(snapshot, compacted);
         rv = snapshot;
-        rows = await this.querySnapshot(tx, type, typeId, namespace, after, snapshot, selectors, limit);
+        rows = await this.querySnapshot(tx, type, typeId, namespace, after, snapshot, selectors, limit, heads);
       }
       const page = limit !== undefined && rows.length > limit ? rows.slice(0, limit) : rows;
       const result: StoredListResult = { items: page.map((r) => r.stored), resourceVersion: String(rv) };
@@ -316,8 +318,10 @@ export class Engine implements ReportStorage {
     maxRv: number | undefined,
     selectors: Selectors,
     limit: number | undefined,
+    heads: boolean,
   ): Promise<ListedRow[]> {
     const q = buildListQuery(this.driver.dialect, {
+      heads,
       typeId,
       ...(namespace !== undefined ? { namespace } : {}),
       ...(after ? { after } : {}),
@@ -344,8 +348,10 @@ export class Engine implements ReportStorage {
     snapshot: number,
     selectors: Selectors,
     limit: number | undefined,
+    heads: boolean,
   ): Promise<ListedRow[]> {
-    const unchanged = await this.queryCurrent(tx, typeId, namespace, after, snapshot, selectors, limit);
+    // Objects from the change log are whole: a head view may carry bulk fields.
+    const unchanged = await this.queryCurrent(tx, typeId, namespace, after, snapshot, selectors, limit, heads);
     const params: unknown[] = [typeId, snapshot];
     let sql = 'SELECT rv, namespace, name, prev_data FROM changes WHERE type_id = ? AND rv > ?';
     if (namespace !== undefined) {
@@ -410,6 +416,7 @@ export class Engine implements ReportStorage {
             [typeId, namespace, name, object.metadata.uid, rv, stored, ...selectors.values],
           );
           const id = Number(inserted[0]!.id);
+          await writeHead(tx, id, encodeHead(object, type.bulkFields), false);
           await this.writeIndexes(tx, fresh, type, typeId, id, object, undefined);
           await this.logChange(tx, rv, typeId, namespace, name, 'ADDED', null, null);
           return object;
@@ -459,6 +466,7 @@ export class Engine implements ReportStorage {
           ...selectors.values,
           row.id,
         ]);
+        await writeHead(tx, row.id, encodeHead(next, type.bulkFields), true);
         await this.writeIndexes(tx, fresh, type, typeId, row.id, next, current);
         await this.logChange(tx, rv, typeId, namespace, name, 'MODIFIED', null, row.data);
       }
@@ -523,6 +531,7 @@ export class Engine implements ReportStorage {
         const stored = encodeStored(JSON.stringify(next));
         await keepLoggedObject(tx, row);
         await tx.query('UPDATE objects SET rv = ?, data = ? WHERE id = ?', [rv, stored, row.id]);
+        await writeHead(tx, row.id, encodeHead(next, type.bulkFields), true);
         await this.logChange(tx, rv, typeId, ns, name, 'MODIFIED', null, row.data);
         return { object: next, deleted: false };
       }

@@ -70,6 +70,7 @@ export function reportResource(type: ReportType): ResourceType {
     validate: (object) => validateReport(type, object),
     selectableFields: type.selectableFields,
     resultRows: reportResultRows,
+    bulkFields: ['results'],
   };
 }
 

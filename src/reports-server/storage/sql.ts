@@ -2,6 +2,7 @@
 // executes label and field selectors on indexes. Placeholders are `?` in both; the PostgreSQL driver numbers
 // them (`??` is PostgreSQL's jsonb `?` operator). Everything here is pure (unit-tested without a database).
 import type { Tx } from './driver.ts';
+import { fillHeads } from './heads.ts';
 import { transformToV2 } from './results.ts';
 import type { FieldRequirement, LabelRequirement } from './types.ts';
 
@@ -18,7 +19,7 @@ export interface Migration {
 }
 
 /**
- * Tables (after migration 4):
+ * Tables (after migration 5):
  *   schema_migrations(version, name, applied_at)      which migrations ran
  *   meta(key, value)                                  `cluster`: the cluster name for the views
  *   state(id = 1, rv)                                 the one resourceVersion counter
@@ -31,6 +32,7 @@ export interface Migration {
  *   strings(id, value)                                            policy, rule, ... texts of results, interned
  *   results(object_id, chunk, data)                               a report's results, packed (results.ts;
  *                                                                 jsonb in PostgreSQL, JSONB blobs in SQLite)
+ *   heads(object_id, data)                            an object without its bulk fields (codec.ts), when it has any
  *   changes(rv, type_id, namespace, name, event, created_at, data, prev_data)   the change log (compressed;
  *                                                      data NULL: the objects row with this rv, engine.ts)
  * Views: report_results (docs/reports-sql.md).
@@ -157,6 +159,17 @@ export const migrations: Migration[] = [
           ]
         : ['UPDATE results SET data = jsonb(data)'],
   },
+  {
+    // ADR 0021: Tables and metadata lists read a report's head, not its results. A table of its own rather
+    // than a column: SQLite walks a row's overflow pages to reach a column stored after a large one.
+    version: 5,
+    name: 'heads: objects without their bulk fields, for Tables and metadata lists',
+    statements: (d) => [
+      `CREATE TABLE heads (object_id ${d === 'postgres' ? 'BIGINT' : 'INTEGER'} PRIMARY KEY
+         REFERENCES objects (id) ON DELETE CASCADE, data ${d === 'postgres' ? 'BYTEA' : 'BLOB'} NOT NULL)`,
+    ],
+    transform: (tx) => fillHeads(tx),
+  },
 ];
 
 /** The selector columns of an objects row in PostgreSQL (migration 3): labels and non-empty fields as JSON. */
@@ -252,6 +265,8 @@ export interface ListQuery {
   labels: readonly LabelRequirement[];
   fields: readonly FieldRequirement[];
   limit?: number;
+  /** `data` is the object's head where it has one (migration 5). */
+  heads?: boolean;
 }
 
 export interface Sql {
@@ -356,7 +371,7 @@ function labelJsonCondition(r: LabelRequirement): Sql {
 }
 
 /**
- * SELECT namespace, name, rv, data of the objects that match, in (namespace, name) order.
+ * SELECT namespace, name, rv, data (or head) of the objects that match, in (namespace, name) order.
  *
  * SQLite: the driving table (chooseDriver) is scanned on its (type, key, value, namespace, name) index, every
  * other requirement is an indexed EXISTS / NOT EXISTS probe per candidate row; SQLite plans joins in FROM
@@ -420,8 +435,10 @@ export function buildListQuery(d: Dialect, q: ListQuery): Sql {
       });
     }
   }
+  const data = q.heads ? 'COALESCE(h.data, o.data) AS data' : 'o.data';
+  if (q.heads) from += ' LEFT JOIN heads h ON h.object_id = o.id';
   let sql =
-    `SELECT o.namespace, o.name, o.rv, o.data FROM ${from} WHERE ${where.join(' AND ')} ` +
+    `SELECT o.namespace, o.name, o.rv, ${data} FROM ${from} WHERE ${where.join(' AND ')} ` +
     `ORDER BY ${keyAlias}.namespace, ${keyAlias}.name`;
   if (q.limit !== undefined) {
     sql += ' LIMIT ?';

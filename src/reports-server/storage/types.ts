@@ -38,6 +38,11 @@ export interface ResourceType {
   selectableFields: Readonly<Record<string, (object: Record<string, unknown>) => string | undefined>>;
   /** Rows for the `report_results` SQL view (report types only). */
   resultRows?(object: KubeObject): ResultRow[];
+  /**
+   * Top-level fields that Tables and object metadata never read (a report's `results`): left out of the
+   * object's stored head, which `view: 'head'` lists read instead of the whole object (ADR 0021).
+   */
+  bulkFields?: readonly string[];
 }
 
 /** One row of the results table: one result of a report and one resource it names. */
@@ -121,6 +126,11 @@ export interface ListOptions extends SelectorOptions {
    */
   resourceVersion?: string;
   resourceVersionMatch?: 'NotOlderThan' | 'Exact';
+  /**
+   * `object` (default): whole objects. `head`: at least the metadata and every field but the type's
+   * `bulkFields`, for Tables and metadata lists (an item may still carry bulk fields).
+   */
+  view?: 'object' | 'head';
 }
 
 export interface ListResult {
