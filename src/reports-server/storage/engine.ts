@@ -5,7 +5,7 @@
 import { randomUUID } from 'node:crypto';
 import type { KubeObject, ObjectMeta } from '../../api/meta.ts';
 import { logger, errorMessage } from '../../util/log.ts';
-import { encodeStored, parseStored, type Stored } from './codec.ts';
+import { encodeStored, parseStored, parseStoredMany, type Stored } from './codec.ts';
 import { encodeHead, writeHead } from './heads.ts';
 import type { Driver, Row, Tx } from './driver.ts';
 import {
@@ -255,7 +255,7 @@ export class Engine implements ReportStorage {
 
   async list(type: ResourceType, options: ListOptions = {}): Promise<ListResult> {
     const { items, ...rest } = await this.listStored(type, options);
-    return { ...rest, items: items.map((i) => parseStored<KubeObject>(i)) };
+    return { ...rest, items: parseStoredMany<KubeObject>(items) };
   }
 
   async listStored(type: ResourceType, options: ListOptions = {}): Promise<StoredListResult> {

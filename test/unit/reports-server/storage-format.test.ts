@@ -15,7 +15,9 @@ import {
   GzipAssembler,
   crc32Combine,
   decodeStored,
+  decodeStoredMany,
   encodeStored,
+  parseStoredMany,
   storedLength,
 } from '../../../src/reports-server/storage/codec.ts';
 import { policyReports } from '../../../src/reports-server/storage/reports.ts';
@@ -44,6 +46,30 @@ test('stored objects: compressed JSON that round-trips and concatenates into one
   assert.equal(acceptsGzip('deflate, gzip;q=0'), false);
   assert.equal(acceptsGzip('*'), true);
   assert.equal(acceptsGzip(undefined), false);
+});
+
+test('stored objects inflate together in batches, cut at their lengths, and come out as one by one', () => {
+  const texts = Array.from({ length: 700 }, (_, i) =>
+    JSON.stringify({ i, s: 'ü'.repeat(i % 50), t: 'x'.repeat(i * 7) }),
+  );
+  texts.push('', '{}');
+  const stored = texts.map(encodeStored);
+  for (const batchBytes of [1, 1000, 64 << 10, 8 << 20]) {
+    assert.deepEqual(
+      decodeStoredMany(stored, batchBytes).map((b) => b.toString('utf8')),
+      texts,
+      `batches of ${batchBytes} bytes`,
+    );
+  }
+  assert.deepEqual(
+    parseStoredMany(stored.slice(0, 3)),
+    texts.slice(0, 3).map((t) => JSON.parse(t) as unknown),
+  );
+  assert.deepEqual(decodeStoredMany([]), []);
+  // a stored value whose header lies about its length is refused, never cut wrongly
+  const lying = Buffer.from(stored[5]!);
+  lying.writeUInt32LE(storedLength(lying) + 1, 0);
+  assert.throws(() => decodeStoredMany([stored[4]!, lying]), /inflate to \d+ bytes, not \d+/);
 });
 
 test('answers of 128 KiB or more are gzip-encoded for clients that accept it, smaller ones and others plain', async () => {
