@@ -240,7 +240,7 @@ test('migration 2 upgrades a database written before: objects, change log and re
   }
 });
 
-test('migration 4 turns packed results written as JSON text into JSONB; the view reads both alike', async () => {
+test('migrations 4 and 6: packed results written as JSON text become JSONB, the view walks them with jsonb_each', async () => {
   const dir = mkdtempSync(join(tmpdir(), 'argus-storage-format-'));
   try {
     const path = join(dir, 'reports.db');
@@ -276,6 +276,25 @@ test('migration 4 turns packed results written as JSON text into JSONB; the view
       assert.deepEqual(await again.queryResults({ result: ['fail'] }), before);
     } finally {
       await again.close();
+    }
+    // migration 6: the view of a database written before walks the entries with jsonb_each, same rows
+    const viewSql = (): string =>
+      (db.prepare("SELECT sql FROM sqlite_master WHERE name = 'report_results'").get() as { sql: string }).sql;
+    assert.match(viewSql(), /jsonb_each/);
+    db.exec('DROP VIEW report_results');
+    db.exec(migrations[1]!.after!('sqlite').at(-1)!.replace('jsonb_each', 'json_each')); // as before migration 6
+    db.exec('DELETE FROM schema_migrations WHERE version = 6');
+    assert.doesNotMatch(viewSql(), /jsonb_each/);
+    const third = await openSqliteStorage({ path, compactIntervalMs: 0 });
+    try {
+      assert.match(viewSql(), /jsonb_each/);
+      assert.deepEqual(await third.queryResults({ result: ['fail'] }), before);
+      assert.equal(
+        (await third.summarizeResults({})).reduce((n, r) => n + r.count, 0),
+        30,
+      );
+    } finally {
+      await third.close();
       db.close();
     }
   } finally {
