@@ -409,14 +409,14 @@ export class Engine implements ReportStorage {
           const rv = await nextRv(tx);
           object.metadata.resourceVersion = String(rv);
           const stored = encodeStored(JSON.stringify(object));
-          const selectors = this.selectorColumns(type, object);
+          const columns = this.rowColumns(type, object);
           const inserted = await tx.query(
-            `INSERT INTO objects (type_id, namespace, name, uid, rv, data${selectors.columns}) ` +
-              `VALUES (?, ?, ?, ?, ?, ?${selectors.placeholders}) RETURNING id`,
-            [typeId, namespace, name, object.metadata.uid, rv, stored, ...selectors.values],
+            `INSERT INTO objects (type_id, namespace, name, uid, rv, data${columns.columns}) ` +
+              `VALUES (?, ?, ?, ?, ?, ?${columns.placeholders}) RETURNING id`,
+            [typeId, namespace, name, object.metadata.uid, rv, stored, ...columns.values],
           );
           const id = Number(inserted[0]!.id);
-          await writeHead(tx, id, encodeHead(object, type.bulkFields), false);
+          await this.writeSqliteHead(tx, type, id, object, false);
           await this.writeIndexes(tx, fresh, type, typeId, id, object, undefined);
           await this.logChange(tx, rv, typeId, namespace, name, 'ADDED', null, null);
           return object;
@@ -459,14 +459,14 @@ export class Engine implements ReportStorage {
         await tx.query('DELETE FROM objects WHERE id = ?', [row.id]);
         await this.logChange(tx, rv, typeId, namespace, name, 'DELETED', stored, row.data);
       } else {
-        const selectors = this.selectorColumns(type, next);
-        await tx.query(`UPDATE objects SET rv = ?, data = ?${selectors.assignments} WHERE id = ?`, [
+        const columns = this.rowColumns(type, next);
+        await tx.query(`UPDATE objects SET rv = ?, data = ?${columns.assignments} WHERE id = ?`, [
           rv,
           stored,
-          ...selectors.values,
+          ...columns.values,
           row.id,
         ]);
-        await writeHead(tx, row.id, encodeHead(next, type.bulkFields), true);
+        await this.writeSqliteHead(tx, type, row.id, next, true);
         await this.writeIndexes(tx, fresh, type, typeId, row.id, next, current);
         await this.logChange(tx, rv, typeId, namespace, name, 'MODIFIED', null, row.data);
       }
@@ -530,8 +530,14 @@ export class Engine implements ReportStorage {
         next.metadata.resourceVersion = String(rv);
         const stored = encodeStored(JSON.stringify(next));
         await keepLoggedObject(tx, row);
-        await tx.query('UPDATE objects SET rv = ?, data = ? WHERE id = ?', [rv, stored, row.id]);
-        await writeHead(tx, row.id, encodeHead(next, type.bulkFields), true);
+        const columns = this.rowColumns(type, next);
+        await tx.query(`UPDATE objects SET rv = ?, data = ?${columns.assignments} WHERE id = ?`, [
+          rv,
+          stored,
+          ...columns.values,
+          row.id,
+        ]);
+        await this.writeSqliteHead(tx, type, row.id, next, true);
         await this.logChange(tx, rv, typeId, ns, name, 'MODIFIED', null, row.data);
         return { object: next, deleted: false };
       }
@@ -660,17 +666,29 @@ export class Engine implements ReportStorage {
   }
 
   /** PostgreSQL's selector columns of an objects row (labels and fields as jsonb, sql.ts); none in SQLite. */
-  private selectorColumns(
+  /**
+   * The objects row's columns besides key, rv and data: in PostgreSQL the labels and fields (ADR 0018) and the
+   * head (ADR 0021), written by the same statement as the object. SQLite keeps them in side tables.
+   */
+  private rowColumns(
     type: ResourceType,
     object: KubeObject,
-  ): { columns: string; placeholders: string; assignments: string; values: string[] } {
+  ): { columns: string; placeholders: string; assignments: string; values: unknown[] } {
     if (this.driver.dialect === 'sqlite') return { columns: '', placeholders: '', assignments: '', values: [] };
     return {
-      columns: ', labels, fields',
-      placeholders: ', ?, ?',
-      assignments: ', labels = ?, fields = ?',
-      values: selectorColumns(object.metadata.labels ?? {}, selectableFieldsOf(type, object)),
+      columns: ', labels, fields, head',
+      placeholders: ', ?, ?, ?',
+      assignments: ', labels = ?, fields = ?, head = ?',
+      values: [
+        ...selectorColumns(object.metadata.labels ?? {}, selectableFieldsOf(type, object)),
+        encodeHead(object, type.bulkFields),
+      ],
     };
+  }
+
+  /** SQLite: the object's row in `heads` (PostgreSQL writes it with the object, rowColumns). */
+  private async writeSqliteHead(tx: Tx, type: ResourceType, id: number, object: KubeObject, existing: boolean) {
+    if (this.driver.dialect === 'sqlite') await writeHead(tx, id, encodeHead(object, type.bulkFields), existing);
   }
 
   /**

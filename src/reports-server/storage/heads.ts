@@ -1,9 +1,10 @@
 // An object's head: its JSON without the type's bulk fields (a report's `results`), stored beside the whole
-// object in `heads` (migration 5) and read instead of it where only metadata and the printer columns' fields
-// are needed: Tables and metadata lists. A Table page of 500 reports then inflates and parses a few hundred
+// object (migration 5: SQLite's table `heads`, PostgreSQL's column `objects.head`) and read instead of it
+// where only metadata and the printer columns' fields are needed: Tables and metadata lists. A Table page of 500 reports then inflates and parses a few hundred
 // bytes per report instead of all of its results. ADR 0021.
 import { encodeStored, parseStored, type Stored } from './codec.ts';
 import type { Tx } from './driver.ts';
+import type { Dialect } from './sql.ts';
 
 /** The stored head of an object, or null when it has none of the bulk fields (its head is the object). */
 export function encodeHead(object: Record<string, unknown>, bulkFields: readonly string[] = []): Buffer | null {
@@ -13,7 +14,7 @@ export function encodeHead(object: Record<string, unknown>, bulkFields: readonly
   return encodeStored(JSON.stringify(head));
 }
 
-/** Writes the head of the objects row `objectId`, or removes it when the object has none. */
+/** SQLite: writes the head of the objects row `objectId`, or removes it when the object has none. */
 export async function writeHead(tx: Tx, objectId: number, head: Buffer | null, existing: boolean): Promise<void> {
   if (head === null) {
     if (existing) await tx.query('DELETE FROM heads WHERE object_id = ?', [objectId]);
@@ -26,13 +27,15 @@ export async function writeHead(tx: Tx, objectId: number, head: Buffer | null, e
 }
 
 /** Migration 5: a head for every stored object with results (until then the one bulk field of every type). */
-export async function fillHeads(tx: Tx): Promise<void> {
+export async function fillHeads(tx: Tx, dialect: Dialect): Promise<void> {
   const batch = 500;
   for (let after = -1; ;) {
     const rows = await tx.query('SELECT id, data FROM objects WHERE id > ? ORDER BY id LIMIT ?', [after, batch]);
     for (const r of rows) {
       const head = encodeHead(parseStored<Record<string, unknown>>(r.data as Stored), ['results']);
-      if (head) await writeHead(tx, Number(r.id), head, false);
+      if (!head) continue;
+      if (dialect === 'postgres') await tx.query('UPDATE objects SET head = ? WHERE id = ?', [head, r.id]);
+      else await writeHead(tx, Number(r.id), head, false);
     }
     if (rows.length < batch) break;
     after = Number(rows[rows.length - 1]!.id);

@@ -26,13 +26,15 @@ export interface Migration {
  *   compaction(id = 1, compacted_rv)                  change-log rows up to here are gone
  *   resource_types(id, api_group, resource, kind)     one row per served type
  *   objects(id, type_id, namespace, name, uid, rv, data)          the current objects (codec.ts: compressed JSON);
- *     PostgreSQL adds labels, fields: jsonb of the labels and the non-empty selectable fields, GIN-indexed
+ *     PostgreSQL adds labels, fields: jsonb of the labels and the non-empty selectable fields, GIN-indexed,
+ *     and head (heads.ts)
  *   labels(object_id, type_id, namespace, name, key, value)       SQLite: one row per label, for selectors
  *   fields(object_id, type_id, namespace, name, field, value)     SQLite: one row per non-empty selectable field
  *   strings(id, value)                                            policy, rule, ... texts of results, interned
  *   results(object_id, chunk, data)                               a report's results, packed (results.ts;
  *                                                                 jsonb in PostgreSQL, JSONB blobs in SQLite)
- *   heads(object_id, data)                            an object without its bulk fields (codec.ts), when it has any
+ *   heads(object_id, data)                            SQLite: an object without its bulk fields (heads.ts), when it
+ *                                                     has any; PostgreSQL keeps it in objects.head
  *   changes(rv, type_id, namespace, name, event, created_at, data, prev_data)   the change log (compressed;
  *                                                      data NULL: the objects row with this rv, engine.ts)
  * Views: report_results (docs/reports-sql.md).
@@ -160,15 +162,19 @@ export const migrations: Migration[] = [
         : ['UPDATE results SET data = jsonb(data)'],
   },
   {
-    // ADR 0021: Tables and metadata lists read a report's head, not its results. A table of its own rather
-    // than a column: SQLite walks a row's overflow pages to reach a column stored after a large one.
+    // ADR 0021: Tables and metadata lists read a report's head, not its results. SQLite keeps heads in a
+    // table of their own: it walks a row's overflow pages to reach a column stored after a large one.
+    // PostgreSQL moves large values out of the row (TOAST), so a column written with the object does.
     version: 5,
     name: 'heads: objects without their bulk fields, for Tables and metadata lists',
-    statements: (d) => [
-      `CREATE TABLE heads (object_id ${d === 'postgres' ? 'BIGINT' : 'INTEGER'} PRIMARY KEY
-         REFERENCES objects (id) ON DELETE CASCADE, data ${d === 'postgres' ? 'BYTEA' : 'BLOB'} NOT NULL)`,
-    ],
-    transform: (tx) => fillHeads(tx),
+    statements: (d) =>
+      d === 'postgres'
+        ? ['ALTER TABLE objects ADD COLUMN head BYTEA']
+        : [
+            `CREATE TABLE heads (object_id INTEGER PRIMARY KEY REFERENCES objects (id) ON DELETE CASCADE,
+               data BLOB NOT NULL)`,
+          ],
+    transform: (tx, d) => fillHeads(tx, d),
   },
   {
     version: 6,
@@ -442,8 +448,12 @@ export function buildListQuery(d: Dialect, q: ListQuery): Sql {
       });
     }
   }
-  const data = q.heads ? 'COALESCE(h.data, o.data) AS data' : 'o.data';
-  if (q.heads) from += ' LEFT JOIN heads h ON h.object_id = o.id';
+  let data = 'o.data';
+  if (q.heads && d === 'postgres') data = 'COALESCE(o.head, o.data) AS data';
+  if (q.heads && d === 'sqlite') {
+    data = 'COALESCE(h.data, o.data) AS data';
+    from += ' LEFT JOIN heads h ON h.object_id = o.id';
+  }
   let sql =
     `SELECT o.namespace, o.name, o.rv, ${data} FROM ${from} WHERE ${where.join(' AND ')} ` +
     `ORDER BY ${keyAlias}.namespace, ${keyAlias}.name`;
