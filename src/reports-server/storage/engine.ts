@@ -459,14 +459,7 @@ export class Engine implements ReportStorage {
         await tx.query('DELETE FROM objects WHERE id = ?', [row.id]);
         await this.logChange(tx, rv, typeId, namespace, name, 'DELETED', stored, row.data);
       } else {
-        const columns = this.rowColumns(type, next);
-        await tx.query(`UPDATE objects SET rv = ?, data = ?${columns.assignments} WHERE id = ?`, [
-          rv,
-          stored,
-          ...columns.values,
-          row.id,
-        ]);
-        await this.writeSqliteHead(tx, type, row.id, next, true);
+        await this.rewriteObject(tx, type, row.id, rv, stored, next);
         await this.writeIndexes(tx, fresh, type, typeId, row.id, next, current);
         await this.logChange(tx, rv, typeId, namespace, name, 'MODIFIED', null, row.data);
       }
@@ -530,14 +523,7 @@ export class Engine implements ReportStorage {
         next.metadata.resourceVersion = String(rv);
         const stored = encodeStored(JSON.stringify(next));
         await keepLoggedObject(tx, row);
-        const columns = this.rowColumns(type, next);
-        await tx.query(`UPDATE objects SET rv = ?, data = ?${columns.assignments} WHERE id = ?`, [
-          rv,
-          stored,
-          ...columns.values,
-          row.id,
-        ]);
-        await this.writeSqliteHead(tx, type, row.id, next, true);
+        await this.rewriteObject(tx, type, row.id, rv, stored, next);
         await this.logChange(tx, rv, typeId, ns, name, 'MODIFIED', null, row.data);
         return { object: next, deleted: false };
       }
@@ -684,6 +670,25 @@ export class Engine implements ReportStorage {
         encodeHead(object, type.bulkFields),
       ],
     };
+  }
+
+  /** Writes a new version of the objects row `id`, with its PostgreSQL columns and its SQLite head. */
+  private async rewriteObject(
+    tx: Tx,
+    type: ResourceType,
+    id: number,
+    rv: number,
+    stored: Buffer,
+    object: KubeObject,
+  ): Promise<void> {
+    const columns = this.rowColumns(type, object);
+    await tx.query(`UPDATE objects SET rv = ?, data = ?${columns.assignments} WHERE id = ?`, [
+      rv,
+      stored,
+      ...columns.values,
+      id,
+    ]);
+    await this.writeSqliteHead(tx, type, id, object, true);
   }
 
   /** SQLite: the object's row in `heads` (PostgreSQL writes it with the object, rowColumns). */

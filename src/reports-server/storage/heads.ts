@@ -1,7 +1,8 @@
 // An object's head: its JSON without the type's bulk fields (a report's `results`), stored beside the whole
 // object (migration 5: SQLite's table `heads`, PostgreSQL's column `objects.head`) and read instead of it
-// where only metadata and the printer columns' fields are needed: Tables and metadata lists. A Table page of 500 reports then inflates and parses a few hundred
-// bytes per report instead of all of its results. ADR 0021.
+// where only metadata and the printer columns' fields are needed: Tables and metadata lists. A Table page
+// of 500 reports then inflates and parses a few hundred bytes per report instead of all of its results.
+// ADR 0021.
 import { encodeStored, parseStored, type Stored } from './codec.ts';
 import type { Tx } from './driver.ts';
 import type { Dialect } from './sql.ts';
